@@ -1,0 +1,99 @@
+"""betrue.server: applications of services and commands, served over HTTP; the core of betrue.
+
+Example:
+    >>> from betrue.server import Application, Group
+    >>> users = Group("user")
+    >>> @users.command("hello", input={"type": "object", "properties": {"name": {"type": "string"}}})
+    ... async def hello(params, ctx):
+    ...     return {"greeting": f"hello {params.get('name', 'world')}"}
+    >>> app = Application("demo", groups=[users])
+"""
+
+from betrue.server.adapters.base import Adapter
+from betrue.server.adapters.http import HttpAdapter
+from betrue.server.appconfig import AppConfig
+from betrue.server.application import Application
+from betrue.server.client import BoundClient, Client
+from betrue.server.commands import Command, CommandClass, Group, Subscriber
+from betrue.server.context import Context, Identity
+from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
+from betrue.server.errors import (
+    BadGateway,
+    BetrueError,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InternalError,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationError,
+    error_class,
+    error_from_envelope,
+)
+from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
+from betrue.server.response import Response
+from betrue.server.transports.base import Transport
+from betrue.server.transports.local import LocalTransport
+from betrue.server.types import CallNext, EventHandler, Handler, Meta, Middleware, Schema, Scope
+from betrue.server.validation import SchemaError, compile_schema
+from betrue.server.wire import decode_json, encode_json
+
+__all__ = [
+    "Adapter",
+    "AppConfig",
+    "Application",
+    "BadGateway",
+    "BetrueError",
+    "BoundClient",
+    "CallNext",
+    "Client",
+    "Command",
+    "CommandClass",
+    "Conflict",
+    "Context",
+    "DependencyError",
+    "Event",
+    "EventBus",
+    "EventHandler",
+    "Forbidden",
+    "GatewayTimeout",
+    "Group",
+    "Handler",
+    "HttpAdapter",
+    "Identity",
+    "InternalError",
+    "LocalTransport",
+    "MemoryEventBus",
+    "Meta",
+    "Middleware",
+    "NotFound",
+    "PayloadTooLarge",
+    "RequestScope",
+    "RequestTimeout",
+    "Response",
+    "Schema",
+    "SchemaError",
+    "Scope",
+    "Service",
+    "ServiceContainer",
+    "ServiceSpec",
+    "ServiceUnavailable",
+    "Subscriber",
+    "Subscription",
+    "TooManyRequests",
+    "Transport",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "compile_schema",
+    "decode_json",
+    "encode_json",
+    "error_class",
+    "error_from_envelope",
+    "matches",
+]

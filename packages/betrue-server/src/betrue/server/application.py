@@ -1,0 +1,351 @@
+"""The Application: services, commands and adapters, with one entry every adapter uses: ``handle``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from loguru import logger
+
+from betrue.server.adapters.base import Adapter
+from betrue.server.appconfig import AppConfig
+from betrue.server.builtins import builtin_group
+from betrue.server.client import Client
+from betrue.server.commands import Command, CommandClass, Group, Subscriber
+from betrue.server.configs import ConfigLoader
+from betrue.server.context import Context, Identity
+from betrue.server.di import ServiceContainer, ServiceSpec
+from betrue.server.errors import NotFound, ServiceUnavailable, ValidationError
+from betrue.server.events import Event, EventBus, MemoryEventBus
+from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
+from betrue.server.response import Response
+from betrue.server.types import CallNext, Middleware, Scope
+
+__all__ = ["Application"]
+
+
+class Application:
+    """An app: services (DI), commands, adapters; runs as one process or as one of many.
+
+    Example:
+        >>> from betrue.server import Application, Group
+        >>> chat = Group("chat")
+        >>> @chat.command("echo", input={"type": "object"})
+        ... async def echo(params, ctx):
+        ...     return params
+        >>> app = Application("demo", groups=[chat])
+        >>> # await app.start(); (await app.handle("chat/echo", {"a": 1})).result == {"a": 1}
+    """
+
+    def __init__(
+        self,
+        name: str = "app",
+        *,
+        groups: Sequence[Group] = (),
+        middlewares: Sequence[Middleware] = (),
+        http: bool = True,
+        environ: Mapping[str, str] | None = None,
+        env_file: str | None = ".env",
+    ) -> None:
+        self.name = name
+        self.container = ServiceContainer()
+        self.loader = ConfigLoader(environ=environ, env_file=env_file)
+        self.middlewares: list[Middleware] = list(middlewares)
+        self.groups: dict[str, Group] = {}
+        self.commands: dict[str, Command] = {}
+        self.subscribers: list[Subscriber] = []
+        self.stages: list[Middleware] = []
+        """Built-in stages outside the user middlewares (see betrue.server.pipeline); filled at start."""
+        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = []
+        """Per-command stages other parts plug in (auth, metrics, fault tolerance), in order."""
+        self.client = Client(self)
+        self.started = False
+        self._pipelines: dict[str, CallNext] = {}
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._accepting = False
+        self._subscriptions: list[Any] = []
+        self.config: AppConfig = AppConfig()
+        self.add_service(AppConfig, name="app", config_class=AppConfig, factory=lambda config: config)
+        self.add_service(MemoryEventBus, name="events")
+        if http:
+            from betrue.server.adapters.http import HttpAdapter
+
+            self.add_service(HttpAdapter, name="http")
+        self.include(builtin_group())
+        for group in groups:
+            self.include(group)
+
+    # -- definition -------------------------------------------------------------------------
+
+    def add_service(
+        self,
+        target: Any,
+        *,
+        name: str | None = None,
+        deps: Sequence[str] | Mapping[str, str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        config_class: Any = None,
+        context: str | None = None,
+        description: str | None = None,
+        scope: Scope | None = None,
+        factory: Callable[..., Any] | None = None,
+    ) -> ServiceSpec:
+        """Add a service (a class, a factory or a value) under a name; see ``betrue.server.di``.
+
+        ``config`` overrides config values, ``context`` prefixes its env names (``GAME_HTTP_PORT``).
+        """
+        spec = ServiceSpec.build(
+            target,
+            name=name,
+            deps=deps,
+            config=config,
+            config_class=config_class,
+            context=context,
+            description=description,
+            scope=scope,
+            factory=factory,
+        )
+        self.container.add(spec)
+        return spec
+
+    def replace_service(self, name: str, target: Any, **options: Any) -> ServiceSpec:
+        """Swap the service ``name`` for another implementation (before start)."""
+        spec = ServiceSpec.build(target, name=name, **options)
+        self.container.replace(spec)
+        return spec
+
+    def include(self, group: Group) -> Group:
+        """Add a group's commands and subscribers."""
+        self.groups[group.name] = group
+        for command in group.commands:
+            self.add_command(command)
+        self.subscribers.extend(group.subscribers)
+        return group
+
+    def add_command(self, command: Command | type[CommandClass]) -> Command:
+        if isinstance(command, type):
+            command = command.as_command()
+        if command.code in self.commands:
+            raise ValueError(f"duplicate command {command.code!r}")
+        self.commands[command.code] = command
+        if self.started:
+            self._pipelines[command.code] = self._build_pipeline(command)
+        return command
+
+    def remove_command(self, code: str) -> None:
+        self.commands.pop(code, None)
+        self._pipelines.pop(code, None)
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Add an application-wide middleware (runs for every command, before group middlewares)."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    def on(self, event: str) -> Callable[[Any], Any]:
+        """Subscribe ``async def handler(data, ctx)`` to an event, outside any group."""
+        group = Group("_app_events")
+
+        def register(handler: Any) -> Any:
+            group.on(event)(handler)
+            self.subscribers.extend(group.subscribers)
+            group.subscribers.clear()
+            return handler
+
+        return register
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventBus:
+        bus: EventBus = self.container.get("events")
+        return bus
+
+    def service(self, name: str) -> Any:
+        """A started singleton service."""
+        return self.container.get(name)
+
+    def adapters(self) -> list[Adapter]:
+        return [value for name in self.container.specs if isinstance(value := self._maybe(name), Adapter)]
+
+    def _maybe(self, name: str) -> Any:
+        return self.container.get(name) if self.container.has(name) else None
+
+    async def start(self, *, serve: bool = True) -> None:
+        """Validate every config, start services in dependency order, build pipelines, then serve.
+
+        Raises ``ConfigError`` listing every config error of every service, ``DependencyError``
+        for a cycle/missing/duplicate service, ``SchemaError`` naming a command with a bad schema.
+        """
+        order = self.container.plan()
+        configs = self.loader.load_all(self.container.specs.values())
+        self.config = configs["app"]  # type: ignore[assignment]
+        from betrue.server.logging import setup_logging
+
+        setup_logging(self.config)
+        await self.container.start(configs)
+        try:
+            self.stages = self._builtin_stages()
+            self._pipelines = {code: self._build_pipeline(command) for code, command in self.commands.items()}
+            for subscriber in self.subscribers:
+                self._subscriptions.append(self.events.subscribe(subscriber.event, self._subscriber_call(subscriber)))
+            self.started = True
+            self._accepting = True
+            if serve:
+                for adapter in self.adapters():
+                    await adapter.serve(self)
+        except BaseException:
+            await self.container.stop()
+            raise
+        logger.bind(app=self.name).info("{} started: {} services ({})", self.name, len(order), ", ".join(order))
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let in-flight calls finish (up to ``timeout``), stop services in reverse."""
+        if not self.started:
+            return
+        self._accepting = False
+        adapters = self.adapters()
+        for adapter in adapters:
+            await adapter.close_listeners()
+        grace = self.config.shutdown_timeout if timeout is None else timeout
+        if self._inflight:
+            self._idle.clear()
+            try:
+                await asyncio.wait_for(self._idle.wait(), grace)
+            except TimeoutError:
+                logger.warning("{} calls still running after {}s of grace; stopping anyway", self._inflight, grace)
+        for adapter in adapters:
+            await adapter.close()
+        for subscription in self._subscriptions:
+            subscription.unsubscribe()
+        self._subscriptions.clear()
+        self.started = False
+        for name, error in await self.container.stop():
+            logger.opt(exception=error).error("service {} failed to stop", name)
+        logger.bind(app=self.name).info("{} stopped", self.name)
+
+    def run(self) -> None:
+        """Start, serve until SIGINT/SIGTERM, then stop gracefully. Blocks."""
+        asyncio.run(self.serve_forever())
+
+    async def serve_forever(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def handle(
+        self,
+        code: str,
+        params: Any = None,
+        meta: Mapping[str, str] | None = None,
+        *,
+        adapter: str = "local",
+        identity: Identity | None = None,
+        connection: Any = None,
+        trace_id: str | None = None,
+        deadline: float | None = None,
+    ) -> Response:
+        """Run one command through its pipeline; never raises, always answers a Response."""
+        meta = meta or {}
+        trace_id = trace_id or meta.get("x-trace-id") or _trace_id_from(meta) or os.urandom(16).hex()
+        pipeline = self._pipelines.get(code)
+        if pipeline is None or not self._accepting:
+            error = ServiceUnavailable("shutting down") if pipeline is not None else NotFound("Unknown command")
+            logger.bind(trace_id=trace_id, command=code).info("{} {}", code, error.status)
+            return Response.from_error(error)
+        if params is None:
+            params = {}
+        scope = self.container.request_scope()
+        ctx = Context(
+            self,
+            command=self.commands[code],
+            trace_id=trace_id,
+            meta=meta,
+            adapter=adapter,
+            scope=scope,
+            logger=logger.bind(trace_id=trace_id, command=code),
+            identity=identity,
+            connection=connection,
+            deadline=deadline,
+        )
+        self._inflight += 1
+        try:
+            if not isinstance(params, Mapping):
+                return Response.from_error(ValidationError("params must be a JSON object"))
+            return await pipeline(ctx, params)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+            await scope.close()
+
+    async def emit(
+        self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None, ctx: Context | None = None
+    ) -> None:
+        """Publish an event on the EventBus (``ctx.emit`` inside a call)."""
+        meta: dict[str, str] = {}
+        if ctx is not None:
+            meta["x-trace-id"] = ctx.trace_id
+            if ctx.identity is not None:
+                meta["x-subject"] = ctx.identity.subject
+        await self.events.publish(Event(event, data, to, meta))
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _builtin_stages(self) -> list[Middleware]:
+        from betrue.server.logging import log_call
+        from betrue.server.tracing import trace_call
+
+        return [log_call, error_boundary, trace_call]
+
+    def _build_pipeline(self, command: Command) -> CallNext:
+        group = self.groups.get(command.group)
+        plugged = [stage for factory in self.stage_factories if (stage := factory(self, command)) is not None]
+        stages = [
+            *self.stages,
+            *plugged,
+            *self.middlewares,
+            *(group.middlewares if group is not None else ()),
+            *command.middlewares,
+            *validation_stages(command, self.config.output_validation),
+        ]
+        return compose(stages, handler_stage(command))
+
+    def _subscriber_call(self, subscriber: Subscriber) -> Callable[[Event], Any]:
+        async def deliver(event: Event) -> None:
+            trace_id = event.meta.get("x-trace-id") or os.urandom(16).hex()
+            scope = self.container.request_scope()
+            ctx = Context(
+                self,
+                command=None,
+                trace_id=trace_id,
+                meta=event.meta,
+                adapter="event",
+                scope=scope,
+                logger=logger.bind(trace_id=trace_id, event=event.name),
+            )
+            try:
+                await subscriber.handler(event.data, ctx)
+            finally:
+                await scope.close()
+
+        return deliver
+
+
+def _trace_id_from(meta: Mapping[str, str]) -> str | None:
+    """The trace id of a W3C ``traceparent`` header (``00-<32 hex>-<16 hex>-<2 hex>``)."""
+    parent = meta.get("traceparent")
+    if parent and len(parent) >= 55 and parent[2] == "-":
+        return parent[3:35]
+    return None

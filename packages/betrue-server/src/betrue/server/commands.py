@@ -1,0 +1,199 @@
+"""Commands: a code, a handler, schemas and rules; grouped by a Group (a router) or written as classes."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from betrue.server.errors import BetrueError
+from betrue.server.types import EventHandler, Handler, Middleware, Schema
+
+__all__ = ["Command", "CommandClass", "Group", "Subscriber"]
+
+_SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+@dataclass(slots=True)
+class Command:
+    """Everything the framework knows about one command; built by ``Group.command`` or ``CommandClass``."""
+
+    code: str
+    handler: Handler
+    input: Schema = None
+    output: Schema = None
+    description: str = ""
+    errors: tuple[type[BetrueError], ...] = ()
+    auth: str | Sequence[str] | None = None
+    """``"public"``, ``"authenticated"``, a list of roles, or None for the application's default."""
+    idempotent: bool = False
+    middlewares: tuple[Middleware, ...] = ()
+    stream: Any = None
+    """A stream spec (uploads/downloads); see betrue.server.streams."""
+    hidden: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        parts = self.code.split("/")
+        if len(parts) < 2 or not all(_SEGMENT.match(part) for part in parts):
+            raise ValueError(f"command code {self.code!r} must look like 'group/name' (letters, digits, _ and -)")
+        if not inspect.iscoroutinefunction(self.handler) and not _is_async_callable(self.handler):
+            raise TypeError(f"command {self.code!r}: handler must be an async function (params, ctx)")
+        self.hidden = self.hidden or self.code.startswith("_")
+
+    @property
+    def group(self) -> str:
+        """The first segment of the code: its group and OpenAPI tag."""
+        return self.code.split("/", 1)[0]
+
+
+@dataclass(slots=True)
+class Subscriber:
+    """An event handler registered with ``Group.on``."""
+
+    event: str
+    handler: EventHandler
+    group: str = ""
+
+
+def _is_async_callable(obj: Any) -> bool:
+    return inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
+
+
+class Group:
+    """A set of commands under one code prefix, like a router or blueprint.
+
+    Example:
+        >>> chat = Group("chat")
+        >>> @chat.command("send", input={"type": "object"}, description="Post a message")
+        ... async def send(params, ctx):
+        ...     return {"ok": True}
+        >>> [c.code for c in chat.commands]
+        ['chat/send']
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        middlewares: Sequence[Middleware] = (),
+        auth: str | Sequence[str] | None = None,
+    ) -> None:
+        if not _SEGMENT.match(name):
+            raise ValueError(f"group name {name!r} must be letters, digits, _ and -")
+        self.name = name
+        self.description = description
+        self.middlewares: list[Middleware] = list(middlewares)
+        self.auth = auth
+        self.commands: list[Command] = []
+        self.subscribers: list[Subscriber] = []
+
+    def command(
+        self,
+        name: str,
+        *,
+        input: Schema = None,  # noqa: A002 - the natural word, as in the wire format
+        output: Schema = None,
+        description: str | None = None,
+        errors: Sequence[type[BetrueError]] = (),
+        auth: str | Sequence[str] | None = None,
+        idempotent: bool = False,
+        middlewares: Sequence[Middleware] = (),
+        stream: Any = None,
+        hidden: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated ``async def handler(params, ctx)`` as ``<group>/<name>``."""
+
+        def register(handler: Handler) -> Handler:
+            self.commands.append(
+                Command(
+                    code=f"{self.name}/{name}",
+                    handler=handler,
+                    input=input,
+                    output=output,
+                    description=description if description is not None else inspect.getdoc(handler) or "",
+                    errors=tuple(errors),
+                    auth=auth if auth is not None else self.auth,
+                    idempotent=idempotent,
+                    middlewares=tuple(middlewares),
+                    stream=stream,
+                    hidden=hidden,
+                )
+            )
+            return handler
+
+        return register
+
+    def add(self, command_class: type[CommandClass]) -> type[CommandClass]:
+        """Register a class-form command under this group (usable as a class decorator)."""
+        self.commands.append(command_class.as_command(group=self))
+        return command_class
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Add a middleware that runs for every command of this group."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    def on(self, event: str) -> Callable[[EventHandler], EventHandler]:
+        """Subscribe the decorated ``async def handler(data, ctx)`` to ``event``."""
+
+        def register(handler: EventHandler) -> EventHandler:
+            if not inspect.iscoroutinefunction(handler):
+                raise TypeError(f"subscriber of {event!r} must be an async function (data, ctx)")
+            self.subscribers.append(Subscriber(event=event, handler=handler, group=self.name))
+            return handler
+
+        return register
+
+
+class CommandClass:
+    """The class form of a command; registers the same thing as ``Group.command``.
+
+    Example:
+        >>> class Echo(CommandClass):
+        ...     code = "util/echo"
+        ...     input = {"type": "object"}
+        ...     async def handle(self, params, ctx):
+        ...         return params
+        >>> Echo.as_command().code
+        'util/echo'
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    input: ClassVar[Schema] = None
+    output: ClassVar[Schema] = None
+    description: ClassVar[str | None] = None
+    errors: ClassVar[Sequence[type[BetrueError]]] = ()
+    auth: ClassVar[str | Sequence[str] | None] = None
+    idempotent: ClassVar[bool] = False
+    middlewares: ClassVar[Sequence[Middleware]] = ()
+    stream: ClassVar[Any] = None
+
+    handle: ClassVar[Handler]
+    """``async def handle(self, params, ctx)``: the handler; every subclass writes it."""
+
+    @classmethod
+    def as_command(cls, group: Group | None = None) -> Command:
+        code = cls.code or (f"{group.name}/{cls.name}" if group is not None and cls.name else "")
+        if not code:
+            raise ValueError(f"{cls.__name__}: set `code` ('group/name'), or `name` and add it to a Group")
+        if not callable(getattr(cls, "handle", None)):
+            raise TypeError(f"{cls.__name__}: write `async def handle(self, params, ctx)`")
+        instance = cls()
+        auth = cls.auth if cls.auth is not None else (group.auth if group is not None else None)
+        return Command(
+            code=code,
+            handler=instance.handle,
+            input=cls.input,
+            output=cls.output,
+            description=cls.description if cls.description is not None else inspect.getdoc(cls) or "",
+            errors=tuple(cls.errors),
+            auth=auth,
+            idempotent=cls.idempotent,
+            middlewares=tuple(cls.middlewares),
+            stream=cls.stream,
+        )

@@ -1,0 +1,133 @@
+"""What a handler gets besides its params: trace, meta, identity, services, logger and the verbs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from betrue.server.errors import GatewayTimeout
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+    from betrue.server.application import Application
+    from betrue.server.commands import Command
+    from betrue.server.di import RequestScope
+
+__all__ = ["Context", "Identity"]
+
+
+class Identity:
+    """Who is calling: filled by the authenticator. ``subject`` is the user or client id.
+
+    Example:
+        >>> Identity("u1", roles=("admin",)).has_role("admin")
+        True
+    """
+
+    __slots__ = ("claims", "roles", "subject")
+
+    def __init__(self, subject: str, *, roles: tuple[str, ...] = (), claims: Mapping[str, Any] | None = None) -> None:
+        self.subject = subject
+        self.roles = tuple(roles)
+        self.claims: Mapping[str, Any] = dict(claims or {})
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subject": self.subject, "roles": list(self.roles), "claims": dict(self.claims)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Identity:
+        return cls(str(data["subject"]), roles=tuple(data.get("roles", ())), claims=data.get("claims") or {})
+
+    def __repr__(self) -> str:
+        return f"Identity({self.subject!r}, roles={self.roles!r})"
+
+
+class Context:
+    """The per-call context. Adapters create it through ``Application.handle``; handlers read it.
+
+    Example:
+        >>> async def whoami(params, ctx):  # doctest: +SKIP
+        ...     store = await ctx.service("store")
+        ...     ctx.logger.info("asked by {}", ctx.identity)
+        ...     await ctx.emit("chat.message", {"text": "hi"}, to={"room": "r1"})
+        ...     return await ctx.client.call("game/load", {"id": 1})
+    """
+
+    __slots__ = (
+        "adapter",
+        "app",
+        "command",
+        "connection",
+        "deadline",
+        "identity",
+        "logger",
+        "meta",
+        "parent_span",
+        "scope",
+        "span",
+        "state",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        app: Application,
+        *,
+        command: Command | None,
+        trace_id: str,
+        meta: Mapping[str, str],
+        adapter: str,
+        scope: RequestScope,
+        logger: Logger,
+        identity: Identity | None = None,
+        connection: Any = None,
+        deadline: float | None = None,
+        parent_span: Any = None,
+    ) -> None:
+        self.app = app
+        self.command = command
+        self.trace_id = trace_id
+        self.meta = meta
+        self.adapter = adapter
+        self.scope = scope
+        self.logger = logger
+        self.identity = identity
+        self.connection = connection
+        self.deadline = deadline
+        self.parent_span = parent_span
+        self.span: Any = None
+        self.state: dict[str, Any] = {}
+
+    @property
+    def code(self) -> str:
+        return self.command.code if self.command is not None else ""
+
+    async def service(self, name: str) -> Any:
+        """A service from DI; request-scoped ones are built once per call and stopped after it."""
+        return await self.scope.get(name)
+
+    @property
+    def client(self) -> Any:
+        """Call other commands, local or remote, carrying this call's trace, identity and deadline."""
+        return self.app.client.bound(self)
+
+    async def emit(self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None) -> None:
+        """Publish an event; ``to`` selects receivers (e.g. ``{"room": "r1"}``)."""
+        await self.app.emit(event, data, to=to, ctx=self)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the caller's deadline, or None when there is none."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.time()
+
+    def check_deadline(self) -> None:
+        """Raise GatewayTimeout when the caller's deadline has passed."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise GatewayTimeout("deadline passed before the call could finish")

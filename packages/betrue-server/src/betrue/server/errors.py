@@ -1,0 +1,171 @@
+"""The one error catalogue every transport speaks, with a registry to rebuild errors from envelopes."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BadGateway",
+    "BetrueError",
+    "Conflict",
+    "Forbidden",
+    "GatewayTimeout",
+    "InternalError",
+    "NotFound",
+    "PayloadTooLarge",
+    "RequestTimeout",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "error_class",
+    "error_from_envelope",
+]
+
+_REGISTRY: dict[str, type[BetrueError]] = {}
+
+
+class BetrueError(Exception):
+    """Base of every error a command may raise; rendered as the error envelope.
+
+    Subclasses set ``code`` (HTTP-like) and ``status`` (a stable string). A user's own error class
+    with a new ``status`` is registered too, so it crosses transports intact.
+
+    Example:
+        >>> class RoomFull(Conflict):
+        ...     status = "RoomFull"
+        >>> raise RoomFull("room r1 is full", details={"room": "r1"})  # doctest: +SKIP
+    """
+
+    code: ClassVar[int] = 500
+    status: ClassVar[str] = "InternalError"
+    default_message: ClassVar[str] = "Internal error"
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if register and "status" in cls.__dict__:
+            _REGISTRY.setdefault(cls.status, cls)
+
+    def to_error(self) -> dict[str, Any]:
+        """The ``error`` member of the envelope."""
+        body: dict[str, Any] = {"message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, details={self.details!r})"
+
+
+class ValidationError(BetrueError):
+    code = 400
+    status = "ValidationError"
+    default_message = "Invalid input"
+
+
+class Unauthorized(BetrueError):
+    code = 401
+    status = "Unauthorized"
+    default_message = "Authentication required"
+
+
+class Forbidden(BetrueError):
+    code = 403
+    status = "Forbidden"
+    default_message = "Not allowed"
+
+
+class NotFound(BetrueError):
+    code = 404
+    status = "NotFound"
+    default_message = "Not found"
+
+
+class RequestTimeout(BetrueError):
+    code = 408
+    status = "RequestTimeout"
+    default_message = "Request took too long to arrive"
+
+
+class Conflict(BetrueError):
+    code = 409
+    status = "Conflict"
+    default_message = "Conflict"
+
+
+class PayloadTooLarge(BetrueError):
+    code = 413
+    status = "PayloadTooLarge"
+    default_message = "Payload too large"
+
+
+class UnsupportedMediaType(BetrueError):
+    code = 415
+    status = "UnsupportedMediaType"
+    default_message = "Unsupported media type"
+
+
+class TooManyRequests(BetrueError):
+    code = 429
+    status = "TooManyRequests"
+    default_message = "Too many requests"
+
+
+class InternalError(BetrueError):
+    code = 500
+    status = "InternalError"
+    default_message = "Internal error"
+
+
+class BadGateway(BetrueError):
+    code = 502
+    status = "BadGateway"
+    default_message = "Bad gateway"
+
+
+class ServiceUnavailable(BetrueError):
+    code = 503
+    status = "ServiceUnavailable"
+    default_message = "Service unavailable"
+
+
+class GatewayTimeout(BetrueError):
+    code = 504
+    status = "GatewayTimeout"
+    default_message = "Gateway timeout"
+
+
+_REGISTRY["InternalError"] = InternalError
+
+
+def error_class(status: str) -> type[BetrueError] | None:
+    """The registered class for ``status``, or None."""
+    return _REGISTRY.get(status)
+
+
+def error_from_envelope(envelope: dict[str, Any]) -> BetrueError:
+    """Rebuild the error an envelope describes; unknown statuses keep their code and status.
+
+    Example:
+        >>> err = error_from_envelope({"code": 404, "status": "NotFound", "error": {"message": "no"}})
+        >>> type(err).__name__, err.message
+        ('NotFound', 'no')
+    """
+    status = str(envelope.get("status", "InternalError"))
+    body = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
+    message = str(body.get("message", "")) or None
+    details = body.get("details")
+    cls = _REGISTRY.get(status)
+    if cls is not None:
+        return cls(message, details=details)
+    code = envelope.get("code")
+    # Not registered: a remote peer must not be able to grow our registry.
+    namespace = {"code": code if isinstance(code, int) else 500, "status": status}
+    unknown = type(status, (BetrueError,), namespace, register=False)
+    return unknown(message, details=details)
