@@ -1,1 +1,1 @@
-"""betrue.nats."""
+"""betrue.nats: not built yet; see the package README for what it will hold."""

@@ -1,1 +1,1 @@
-"""betrue.postgres."""
+"""betrue.postgres: not built yet; see the package README for what it will hold."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,10 +15,12 @@ from betrue.server.builtins import builtin_group
 from betrue.server.client import Client
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
 from betrue.server.configs import ConfigLoader
-from betrue.server.context import Context, Identity
+from betrue.server.context import Context, Identity, trace_id_from
 from betrue.server.di import ServiceContainer, ServiceSpec
-from betrue.server.errors import NotFound, ServiceUnavailable, ValidationError
+from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.events import Event, EventBus, MemoryEventBus
+from betrue.server.logging import log_rejected
+from betrue.server.jobs import JobQueue, MemoryJobQueue
 from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware, Scope
@@ -71,6 +72,7 @@ class Application:
         self.config: AppConfig = AppConfig()
         self.add_service(AppConfig, name="app", config_class=AppConfig, factory=lambda config: config)
         self.add_service(MemoryEventBus, name="events")
+        self.add_service(MemoryJobQueue, name="jobs")
         if http:
             from betrue.server.adapters.http import HttpAdapter
 
@@ -198,6 +200,12 @@ class Application:
                 for adapter in self.adapters():
                     await adapter.serve(self)
         except BaseException:
+            self.started = self._accepting = False
+            for subscription in self._subscriptions:
+                subscription.unsubscribe()
+            self._subscriptions.clear()
+            for adapter in reversed(self.adapters()):
+                await adapter.close()
             await self.container.stop()
             raise
         logger.bind(app=self.name).info("{} started: {} services ({})", self.name, len(order), ", ".join(order))
@@ -212,12 +220,13 @@ class Application:
             await adapter.close_listeners()
         grace = self.config.shutdown_timeout if timeout is None else timeout
         if self._inflight:
+            logger.info("waiting up to {}s for {} calls in flight", grace, self._inflight)
             self._idle.clear()
             try:
                 await asyncio.wait_for(self._idle.wait(), grace)
             except TimeoutError:
                 logger.warning("{} calls still running after {}s of grace; stopping anyway", self._inflight, grace)
-        for adapter in adapters:
+        for adapter in reversed(adapters):  # routes added by a later adapter (ws on http) close first
             await adapter.close()
         for subscription in self._subscriptions:
             subscription.unsubscribe()
@@ -228,19 +237,36 @@ class Application:
         logger.bind(app=self.name).info("{} stopped", self.name)
 
     def run(self) -> None:
-        """Start, serve until SIGINT/SIGTERM, then stop gracefully. Blocks."""
+        """Start, serve until SIGINT/SIGTERM, then stop gracefully. Blocks.
+
+        A second signal while stopping ends the wait for calls in flight. Raises what ``start`` raises.
+        """
         asyncio.run(self.serve_forever())
 
     async def serve_forever(self) -> None:
+        """``run`` inside a running event loop: start, wait for SIGINT/SIGTERM, stop gracefully."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            if stop.is_set():
+                logger.warning("{} again: not waiting for calls in flight any longer", sig.name)
+                self._idle.set()
+            else:
+                logger.info("{} received: stopping {}", sig.name, self.name)
+                stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await self.start()
+            loop.add_signal_handler(sig, on_signal, sig)
         try:
+            await self.start()
             await stop.wait()
         finally:
-            await self.stop()
+            try:
+                await self.stop()
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -256,16 +282,25 @@ class Application:
         trace_id: str | None = None,
         deadline: float | None = None,
     ) -> Response:
-        """Run one command through its pipeline; never raises, always answers a Response."""
+        """Run one command through its pipeline; never raises, always answers a Response.
+
+        The trace id is ``trace_id``, else the caller's (``x-trace-id`` or ``traceparent`` in ``meta``),
+        else a new one; the Response carries it in ``response.trace_id``.
+        """
         meta = meta or {}
-        trace_id = trace_id or meta.get("x-trace-id") or _trace_id_from(meta) or os.urandom(16).hex()
+        trace_id = trace_id or trace_id_from(meta)
         pipeline = self._pipelines.get(code)
-        if pipeline is None or not self._accepting:
-            error = ServiceUnavailable("shutting down") if pipeline is not None else NotFound("Unknown command")
-            logger.bind(trace_id=trace_id, command=code).info("{} {}", code, error.status)
-            return Response.from_error(error)
-        if params is None:
-            params = {}
+        if pipeline is None or not self._accepting or not isinstance(params, Mapping | None):
+            if pipeline is None:
+                error: BetrueError = NotFound("Unknown command")
+            elif not self._accepting:
+                error = ServiceUnavailable("The application is shutting down")
+            else:
+                error = ValidationError("params must be a JSON object", details={"reason": "not_an_object"})
+            log_rejected(code, trace_id, error, adapter=adapter)
+            rejected = Response.from_error(error)
+            rejected.trace_id = trace_id
+            return rejected
         scope = self.container.request_scope()
         ctx = Context(
             self,
@@ -274,21 +309,20 @@ class Application:
             meta=meta,
             adapter=adapter,
             scope=scope,
-            logger=logger.bind(trace_id=trace_id, command=code),
             identity=identity,
             connection=connection,
             deadline=deadline,
         )
         self._inflight += 1
         try:
-            if not isinstance(params, Mapping):
-                return Response.from_error(ValidationError("params must be a JSON object"))
-            return await pipeline(ctx, params)
+            response = await pipeline(ctx, {} if params is None else params)
         finally:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
             await scope.close()
+        response.trace_id = trace_id
+        return response
 
     async def emit(
         self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None, ctx: Context | None = None
@@ -300,6 +334,26 @@ class Application:
             if ctx.identity is not None:
                 meta["x-subject"] = ctx.identity.subject
         await self.events.publish(Event(event, data, to, meta))
+
+    async def enqueue(
+        self,
+        code: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        delay: float = 0.0,
+        key: str | None = None,
+        retries: int | None = None,
+        ctx: Context | None = None,
+    ) -> str:
+        """Run command ``code`` later on a worker (``ctx.enqueue`` inside a call); returns the job id.
+
+        ``key`` de-duplicates: while a job with the same key is pending, no second one is stored.
+        """
+        if code not in self.commands:
+            raise NotFound(f"cannot enqueue unknown command {code!r}")
+        meta = {"x-trace-id": ctx.trace_id} if ctx is not None else {}
+        queue: JobQueue = self.container.get("jobs")
+        return await queue.enqueue(code, params, delay=delay, key=key, retries=retries, meta=meta)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -324,7 +378,7 @@ class Application:
 
     def _subscriber_call(self, subscriber: Subscriber) -> Callable[[Event], Any]:
         async def deliver(event: Event) -> None:
-            trace_id = event.meta.get("x-trace-id") or os.urandom(16).hex()
+            trace_id = trace_id_from(event.meta)
             scope = self.container.request_scope()
             ctx = Context(
                 self,
@@ -341,11 +395,3 @@ class Application:
                 await scope.close()
 
         return deliver
-
-
-def _trace_id_from(meta: Mapping[str, str]) -> str | None:
-    """The trace id of a W3C ``traceparent`` header (``00-<32 hex>-<16 hex>-<2 hex>``)."""
-    parent = meta.get("traceparent")
-    if parent and len(parent) >= 55 and parent[2] == "-":
-        return parent[3:35]
-    return None

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
 from betrue.server.errors import error_from_envelope
+from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, retry, timeout
+from betrue.server.routing import ClientConfig, parse_routes
 from betrue.server.transports.base import Transport
+from betrue.server.transports.http import HttpTransport
 from betrue.server.transports.local import LocalTransport
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.context import Context
+    from betrue.server.telemetry import Telemetry
 
-__all__ = ["BoundClient", "Client"]
+__all__ = ["BoundClient", "Client", "MetaHook", "TransportFactory"]
+
+MetaHook: TypeAlias = "Callable[[Context | None, dict[str, str]], None]"
+"""``hook(ctx, meta)`` adds headers to every outgoing call (a signed identity, a tenant id)."""
+TransportFactory: TypeAlias = Callable[[str], Transport]
+"""Builds the transport of a route target with a given URL scheme (``nats://…`` in betrue.nats)."""
 
 
 class Client:
-    """Routes calls by command group. ``routes`` maps a group (or ``*``) to a Transport.
+    """Routes calls by command group to transports; fault tolerance and telemetry on the way (``calls.py``).
+
+    Which transport serves a group comes from ``ROUTES`` (``game=http://127.0.0.1:3001,*=local``) or
+    from ``route()`` in code (``ROUTES`` wins for the groups it names); unrouted groups are local.
 
     Example:
         >>> # inside a handler: await ctx.client.call("game/load", {"id": 1})
@@ -27,12 +41,104 @@ class Client:
 
     def __init__(self, app: Application) -> None:
         self.app = app
+        self.config = ClientConfig.from_dict({})
         self.local = LocalTransport(app)
         self.routes: dict[str, Transport] = {}
+        self.transports: dict[str, Transport] = {"local": self.local}
+        self.schemes: dict[str, TransportFactory] = {"http": self._http, "https": self._http}
+        self.default_policy = Policy()
+        self.policies: dict[str, Policy] = {}
+        """The policy of each group that has its own; the others use ``default_policy``."""
+        self._policy_changes: dict[str, dict[str, Any]] = {}
+        self._telemetry: Telemetry | None = None
+        self.meta_hooks: list[MetaHook] = []
+        self.middlewares: list[ClientMiddleware] = []
+        """Your own client middlewares, run inside telemetry and outside the fault-tolerance stages."""
+        self.breakers = CircuitBreakers()
+        self.bulkheads = Bulkheads()
+        self.idempotent: dict[str, bool] = {}
+        """What other apps said about their commands (the gateway's discovery fills it)."""
+        self._code_routes: dict[str, Transport] = {}
+        self._send: Send = self._compose(None)
 
-    def route(self, group: str, transport: Transport) -> None:
-        """Serve ``group`` (or ``*`` for every other group) through ``transport``."""
-        self.routes[group] = transport
+    # -- set-up -----------------------------------------------------------------------------
+
+    def configure(self, config: ClientConfig, telemetry: Telemetry | None = None) -> Client:
+        """The DI factory of service ``client``: read the config; transports are made at start."""
+        self.config = config
+        self._telemetry = telemetry
+        return self
+
+    async def start(self) -> Client:
+        config = self.config
+        self.local.json = config.local_json
+        self._apply_policies()
+        self._code_routes = dict(self.routes)
+        for group, target in parse_routes(config.routes).items():
+            self.routes[group] = self.transport(target)
+        self._send = self._compose(self._telemetry)
+        return self
+
+    async def stop(self) -> None:
+        await self.close()
+        self.routes = dict(self._code_routes)
+
+    def route(self, group: str, transport: Transport | str) -> Transport:
+        """Serve ``group`` (``*``: every other group) through a transport or a target (``local``, a URL)."""
+        resolved = self.transport(transport) if isinstance(transport, str) else transport
+        self.routes[group] = resolved
+        self.transports.setdefault(resolved.target, resolved)
+        return resolved
+
+    def policy(self, group: str, **changes: Any) -> Policy:
+        """Change how calls to ``group`` are protected: ``client.policy("game", retries=0, bulkhead=10)``.
+
+        The changes apply on top of the ``CLIENT_*`` defaults; ``CLIENT_POLICIES`` wins where both set
+        the same option of the same group.
+        """
+        self._policy_changes.setdefault(group, {}).update(changes)
+        self._apply_policies()
+        return self.policies[group]
+
+    def _apply_policies(self) -> None:
+        self.default_policy = self.config.policy()
+        configured = self.config.policy_changes()
+        self.policies = {
+            group: replace(self.default_policy, **{**self._policy_changes.get(group, {}), **configured.get(group, {})})
+            for group in {*self._policy_changes, *configured}
+        }
+
+    def transport(self, target: str) -> Transport:
+        """The one transport of a target (``local``, ``http://…``), made on first use and shared."""
+        target = target.rstrip("/")
+        found = self.transports.get(target)
+        if found is None:
+            scheme = target.split("://", 1)[0] if "://" in target else target
+            factory = self.schemes.get(scheme)
+            if factory is None:
+                raise ValueError(f"no transport for {target!r}: known schemes {sorted(self.schemes)}")
+            found = self.transports[target] = factory(target)
+        return found
+
+    def _http(self, target: str) -> Transport:
+        config = self.config
+        return HttpTransport(
+            target,
+            pool_size=config.pool_size,
+            connect_timeout=config.connect_timeout,
+            keepalive=config.keepalive,
+            max_response=config.max_response,
+        )
+
+    def _compose(self, telemetry: Telemetry | None) -> Send:
+        observe: list[ClientMiddleware] = []
+        if telemetry is not None:
+            from betrue.server.tracing import client_span
+
+            observe = [client_span(telemetry.tracer), telemetry.metrics.client_stage()]
+        return compose_client([*observe, timeout, self.bulkheads, *self.middlewares, retry, self.breakers])
+
+    # -- calls ------------------------------------------------------------------------------
 
     def transport_for(self, code: str) -> Transport:
         group = code.split("/", 1)[0]
@@ -44,11 +150,19 @@ class Client:
         params: Any = None,
         *,
         meta: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        idempotent: bool | None = None,
+        transport: Transport | None = None,
         ctx: Context | None = None,
     ) -> Any:
-        """Call ``code`` and return its result; an error envelope is raised as the same error class."""
-        envelope = await self.call_envelope(code, params, meta=meta, timeout=timeout, ctx=ctx)
+        """Call ``code`` and return its result; an error envelope is raised as the same error class.
+
+        ``timeout`` (seconds) shortens the group's policy timeout and the caller's deadline, never
+        lengthens them; ``idempotent=True`` lets retries repeat a command not marked so.
+        """
+        envelope = await self.call_envelope(
+            code, params, meta=meta, timeout=timeout, idempotent=idempotent, transport=transport, ctx=ctx
+        )
         if "error" in envelope:
             raise error_from_envelope(dict(envelope))
         return envelope.get("result")
@@ -59,32 +173,71 @@ class Client:
         params: Any = None,
         *,
         meta: Mapping[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        idempotent: bool | None = None,
+        transport: Transport | None = None,
         ctx: Context | None = None,
-    ) -> Mapping[str, Any]:
-        outgoing = dict(meta or {})
-        deadline = time.time() + timeout if timeout is not None else None
+    ) -> Envelope:
+        """Like ``call`` but answers the envelope, errors included, without raising them."""
+        group = code.split("/", 1)[0]
+        policy = self.policies.get(group, self.default_policy)
+        outgoing: dict[str, str] = {}
+        deadline = None
+        limit = timeout if timeout is not None else policy.timeout
+        if limit is not None:
+            deadline = time.time() + limit
         if ctx is not None:
-            outgoing.setdefault("x-trace-id", ctx.trace_id)
-            if ctx.deadline is not None:
-                deadline = min(deadline, ctx.deadline) if deadline is not None else ctx.deadline
-        return await self.transport_for(code).call(code, params if params is not None else {}, outgoing, deadline)
+            outgoing["x-trace-id"] = ctx.trace_id
+            incoming = ctx.meta
+            for name in self.config.forward_headers:
+                value = incoming.get(name)
+                if value is not None:
+                    outgoing[name] = value
+            if ctx.deadline is not None and (deadline is None or ctx.deadline < deadline):
+                deadline = ctx.deadline
+        for hook in self.meta_hooks:
+            hook(ctx, outgoing)
+        if meta:
+            outgoing.update(meta)
+        call = Call(
+            code,
+            params if params is not None else {},
+            outgoing,
+            deadline,
+            transport or self.transport_for(code),
+            policy,
+            self._is_idempotent(code, policy, idempotent),
+            ctx,
+        )
+        return await self._send(call)
+
+    def _is_idempotent(self, code: str, policy: Policy, asked: bool | None) -> bool:
+        if asked is not None:
+            return asked
+        if policy.idempotent is not None:
+            return policy.idempotent
+        command = self.app.commands.get(code)
+        if command is not None:
+            return command.idempotent
+        return self.idempotent.get(code, False)
 
     def bound(self, ctx: Context) -> BoundClient:
         return BoundClient(self, ctx)
 
-    def __getattr__(self, group: str) -> _GroupProxy:
+    def __getattr__(self, group: str) -> _Path:
         if group.startswith("_"):
             raise AttributeError(group)
-        return _GroupProxy(self, None, group)
+        return _Path(self, None, group)
 
     async def close(self) -> None:
-        for transport in {id(t): t for t in self.routes.values()}.values():
+        """Close every transport this client opened (their connection pools)."""
+        for transport in list(self.transports.values()):
             await transport.close()
+        self.transports = {"local": self.local}
 
 
 class BoundClient:
-    """A client tied to the current call: trace id, identity and deadline travel with each call."""
+    """A client tied to the current call: trace, forwarded credentials and deadline travel with each call."""
 
     __slots__ = ("_client", "_ctx")
 
@@ -92,25 +245,42 @@ class BoundClient:
         self._client = client
         self._ctx = ctx
 
-    async def call(self, code: str, params: Any = None, *, timeout: float | None = None) -> Any:
-        return await self._client.call(code, params, timeout=timeout, ctx=self._ctx)
+    async def call(
+        self,
+        code: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        idempotent: bool | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Call ``code`` on behalf of the current call (see ``Client.call``)."""
+        return await self._client.call(code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx)
 
-    def __getattr__(self, group: str) -> _GroupProxy:
+    def __getattr__(self, group: str) -> _Path:
         if group.startswith("_"):
             raise AttributeError(group)
-        return _GroupProxy(self._client, self._ctx, group)
+        return _Path(self._client, self._ctx, group)
 
 
-class _GroupProxy:
-    __slots__ = ("_client", "_ctx", "_group")
+class _Path:
+    """``client.game.load(params)``: attribute access builds the code, calling it makes the call."""
 
-    def __init__(self, client: Client, ctx: Context | None, group: str) -> None:
-        self._client, self._ctx, self._group = client, ctx, group
+    __slots__ = ("_client", "_code", "_ctx")
 
-    def __getattr__(self, name: str) -> Any:
-        code = f"{self._group}/{name}"
+    def __init__(self, client: Client, ctx: Context | None, code: str) -> None:
+        self._client, self._ctx, self._code = client, ctx, code
 
-        async def call(params: Any = None, *, timeout: float | None = None) -> Any:
-            return await self._client.call(code, params, timeout=timeout, ctx=self._ctx)
+    def __getattr__(self, name: str) -> _Path:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Path(self._client, self._ctx, f"{self._code}/{name}")
 
-        return call
+    async def __call__(
+        self,
+        params: Any = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        idempotent: bool | None = None,
+    ) -> Any:
+        return await self._client.call(self._code, params, timeout=timeout, idempotent=idempotent, ctx=self._ctx)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from betrue.config import Config, ConfigSpec, validate_configs
+from betrue.config import Config, ConfigReport, ConfigSpec, docs_markdown, load_configs, validate_configs
 
 from betrue.server.di import ServiceSpec
 
@@ -17,16 +18,16 @@ class ConfigLoader:
     def __init__(self, *, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> None:
         self.environ = environ
         self.env_file = env_file
+        self.forced: dict[str, dict[str, Any]] = {}
+        """Values set after loading, over the environment, by service name (tests: ``{"http": {"port": 0}}``)."""
 
-    def specs(self, services: Iterable[ServiceSpec]) -> dict[str, ConfigSpec]:
+    def specs(self, services: Iterable[ServiceSpec]) -> dict[str, ConfigSpec[Config]]:
         """The config spec of every service that has a config class, by service name."""
         return {
-            service.name: ConfigSpec(
-                service.config_class,
-                context=service.context,
+            service.name: service.config_class.spec(
+                context=service.context or "",
+                description=service.description or "",
                 overrides=service.config,
-                description=service.description,
-                name=service.name,
             )
             for service in services
             if service.config_class is not None
@@ -35,4 +36,17 @@ class ConfigLoader:
     def load_all(self, services: Iterable[ServiceSpec]) -> dict[str, Config]:
         """Every service's loaded config; raises ``ConfigError`` with one table per failing config."""
         specs = self.specs(services)
-        return validate_configs(specs, environ=self.environ, env_file=self.env_file)
+        loaded = load_configs(specs.values(), environ=self.environ, env_file=self.env_file)
+        configs = dict(zip(specs, loaded, strict=True))
+        for name, values in self.forced.items():
+            if name in configs:
+                configs[name] = configs[name].model_copy(update=values)
+        return configs
+
+    def check(self, services: Iterable[ServiceSpec]) -> ConfigReport:
+        """Load every config without raising: the report says what is wrong (``betrue config check``)."""
+        return validate_configs(self.specs(services).values(), environ=self.environ, env_file=self.env_file)
+
+    def docs(self, services: Iterable[ServiceSpec]) -> str:
+        """The markdown tables of every service's environment variables (``betrue config docs``)."""
+        return docs_markdown(self.specs(services).values())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from loguru import logger as root_logger
 
 from betrue.server.errors import GatewayTimeout
 
@@ -15,7 +19,39 @@ if TYPE_CHECKING:
     from betrue.server.commands import Command
     from betrue.server.di import RequestScope
 
-__all__ = ["Context", "Identity"]
+__all__ = ["Context", "Identity", "new_trace_id", "trace_id_from"]
+
+_TRACE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+_ZERO_TRACE = "0" * 32
+
+
+def new_trace_id() -> str:
+    """A fresh trace id: 32 lower-case hex digits, the W3C trace-context format."""
+    return os.urandom(16).hex()
+
+
+def trace_id_from(meta: Mapping[str, str]) -> str:
+    """The caller's trace id (``x-trace-id``, else the one in ``traceparent``), or a new one.
+
+    A caller's id is kept only when it is 1–128 characters of letters, digits and ``._:-``: it is echoed
+    in headers and logs, where anything else could be abused.
+
+    Example:
+        >>> trace_id_from({"x-trace-id": "req-42"})
+        'req-42'
+        >>> trace_id_from({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        '4bf92f3577b34da6a3ce929d0e0e4736'
+        >>> len(trace_id_from({"x-trace-id": "bad\nid"}))
+        32
+    """
+    given = meta.get("x-trace-id")
+    if given is not None and _TRACE_ID.fullmatch(given):
+        return given
+    parent = meta.get("traceparent")
+    if parent is not None and (match := _TRACEPARENT.fullmatch(parent)) and match[1] != _ZERO_TRACE:
+        return match[1]
+    return new_trace_id()
 
 
 class Identity:
@@ -64,8 +100,8 @@ class Context:
         "command",
         "connection",
         "deadline",
+        "_logger",
         "identity",
-        "logger",
         "meta",
         "parent_span",
         "scope",
@@ -83,7 +119,7 @@ class Context:
         meta: Mapping[str, str],
         adapter: str,
         scope: RequestScope,
-        logger: Logger,
+        logger: Logger | None = None,
         identity: Identity | None = None,
         connection: Any = None,
         deadline: float | None = None,
@@ -95,13 +131,25 @@ class Context:
         self.meta = meta
         self.adapter = adapter
         self.scope = scope
-        self.logger = logger
+        self._logger = logger
         self.identity = identity
         self.connection = connection
         self.deadline = deadline
         self.parent_span = parent_span
         self.span: Any = None
         self.state: dict[str, Any] = {}
+
+    @property
+    def logger(self) -> Logger:
+        """A loguru logger bound to this call's ``trace_id`` and ``command``; built on first use."""
+        bound = self._logger
+        if bound is None:
+            bound = self._logger = root_logger.bind(trace_id=self.trace_id, command=self.code)
+        return bound
+
+    @logger.setter
+    def logger(self, value: Logger) -> None:
+        self._logger = value
 
     @property
     def code(self) -> str:
@@ -119,6 +167,18 @@ class Context:
     async def emit(self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None) -> None:
         """Publish an event; ``to`` selects receivers (e.g. ``{"room": "r1"}``)."""
         await self.app.emit(event, data, to=to, ctx=self)
+
+    async def enqueue(
+        self,
+        code: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        delay: float = 0.0,
+        key: str | None = None,
+        retries: int | None = None,
+    ) -> str:
+        """Run command ``code`` later, on a worker, with retries; returns the job id (see betrue.server.jobs)."""
+        return await self.app.enqueue(code, params, delay=delay, key=key, retries=retries, ctx=self)
 
     def remaining(self) -> float | None:
         """Seconds left before the caller's deadline, or None when there is none."""

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from loguru import logger
+
 from betrue.config import Config
 from betrue.server.types import Scope
 
@@ -250,8 +252,14 @@ class RequestScope:
         return started.held if started is not None else self._container.get(name)
 
     async def close(self) -> None:
+        """Stop this call's services in reverse order; a failing ``stop()`` is logged, never raised."""
+        if not self._built:
+            return
         for name in reversed(list(self._built)):
-            await _stop(self._built.pop(name).instance)
+            try:
+                await _stop(self._built.pop(name).instance)
+            except Exception:
+                logger.opt(exception=True).error("request-scoped service {!r} failed to stop", name)
 
 
 async def _stop(instance: Any) -> None:

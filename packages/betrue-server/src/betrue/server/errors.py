@@ -11,6 +11,7 @@ __all__ = [
     "Forbidden",
     "GatewayTimeout",
     "InternalError",
+    "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
     "RequestTimeout",
@@ -20,6 +21,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationError",
     "error_class",
+    "error_for_code",
     "error_from_envelope",
 ]
 
@@ -87,6 +89,12 @@ class NotFound(BetrueError):
     default_message = "Not found"
 
 
+class MethodNotAllowed(BetrueError):
+    code = 405
+    status = "MethodNotAllowed"
+    default_message = "Method not allowed"
+
+
 class RequestTimeout(BetrueError):
     code = 408
     status = "RequestTimeout"
@@ -142,11 +150,25 @@ class GatewayTimeout(BetrueError):
 
 
 _REGISTRY["InternalError"] = InternalError
+_BY_CODE: tuple[type[BetrueError], ...] = tuple(_REGISTRY.values())
 
 
 def error_class(status: str) -> type[BetrueError] | None:
     """The registered class for ``status``, or None."""
     return _REGISTRY.get(status)
+
+
+def error_for_code(code: int) -> type[BetrueError]:
+    """The catalogue's class for an HTTP-like ``code``; unknown 4xx codes map to ValidationError, others to 500.
+
+    Example:
+        >>> error_for_code(413).__name__, error_for_code(418).__name__
+        ('PayloadTooLarge', 'ValidationError')
+    """
+    for cls in _BY_CODE:
+        if cls.code == code:
+            return cls
+    return ValidationError if 400 <= code < 500 else InternalError
 
 
 def error_from_envelope(envelope: dict[str, Any]) -> BetrueError:

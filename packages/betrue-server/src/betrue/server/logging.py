@@ -1,15 +1,21 @@
-"""Logging through loguru: JSON lines by default, pretty for development; one line per call."""
+"""Logging through loguru: JSON lines by default, pretty for development; one line per call.
+
+The per-call line is the hot path (one per request): in JSON mode it is written straight to the log
+stream (about 3 µs) instead of through loguru (about 25 µs a record on our machines); it has the same
+shape as every other JSON line. In pretty mode, or for everything else, loguru does the work.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from loguru import logger
 
+from betrue.server.redact import redact
 from betrue.server.response import Response
 from betrue.server.types import CallNext
 
@@ -18,60 +24,156 @@ if TYPE_CHECKING:
 
     from betrue.server.appconfig import AppConfig
     from betrue.server.context import Context
+    from betrue.server.errors import BetrueError
 
-__all__ = ["json_sink", "log_call", "setup_logging"]
+__all__ = ["json_sink", "log_call", "log_rejected", "setup_logging"]
 
-_installed: list[int] = []
-_call_mode = {"value": "all"}
 _PRETTY = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<dim>{extra[trace_id]!s:.8}</dim> <cyan>{extra[command]}</cyan> {message}"
 )
+_LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_UNSET = "-"  # the extras every line has outside a call, so the pretty format never misses a key
+
+
+class _Settings:
+    """What ``setup_logging`` decided, read by every call; one object so a call does one lookup."""
+
+    __slots__ = ("client_errors", "debug", "errors", "installed", "json", "stream", "successes")
+
+    def __init__(self) -> None:
+        self.json = False  # until setup_logging: loguru's own default sink
+        self.successes = True
+        self.client_errors = True
+        self.errors = True
+        self.debug = False
+        self.stream: IO[bytes] | None = None
+        self.installed: list[int] = []
+
+
+_settings = _Settings()
+_clock: list[Any] = [-1, ""]  # [millisecond, its ISO text]: calls in the same millisecond share the text
+
+
+def _iso_now(now: float) -> str:
+    millisecond = int(now * 1000)
+    if millisecond != _clock[0]:
+        seconds, fraction = divmod(millisecond, 1000)
+        _clock[0] = millisecond
+        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
+    text: str = _clock[1]
+    return text
+
+
+def _write(line: dict[str, Any]) -> None:
+    stream = _settings.stream or sys.stderr.buffer
+    try:
+        stream.write(orjson.dumps(line, default=str) + b"\n")
+        stream.flush()
+    except (OSError, ValueError):  # a closed or broken log stream must never fail a call
+        pass
 
 
 def json_sink(message: Message) -> None:
     """Write one JSON object per line: time, level, message, trace id, command and other extras."""
     record = message.record
     line: dict[str, Any] = {
-        "time": record["time"].isoformat(),
+        "time": _iso_now(record["time"].timestamp()),
         "level": record["level"].name,
         "message": record["message"],
     }
-    line.update(record["extra"])
+    for key, value in record["extra"].items():
+        if value != _UNSET:
+            line[key] = value
     error = record["exception"]
     if error is not None:
         line["exception"] = "".join(traceback.format_exception(error.type, error.value, error.traceback))
-    sys.stderr.buffer.write(orjson.dumps(line, default=str) + b"\n")
-    sys.stderr.flush()
+    _write(line)
 
 
-def setup_logging(config: AppConfig) -> None:
-    """(Re)install betrue's sink; the sinks a user added themselves are left alone."""
-    if not _installed:
+def setup_logging(config: AppConfig, stream: IO[bytes] | None = None) -> None:
+    """(Re)install betrue's sink on ``stream`` (stderr); the sinks a user added themselves are left alone.
+
+    Example:
+        >>> from betrue.server import AppConfig
+        >>> setup_logging(AppConfig.from_dict({"log_level": "WARNING"}))  # doctest: +SKIP
+    """
+    if not _settings.installed:
         try:
             logger.remove(0)  # loguru's default stderr sink, replaced by ours
         except ValueError:
             pass
-    for sink_id in _installed:
+    for sink_id in _settings.installed:
         logger.remove(sink_id)
-    _installed.clear()
-    logger.configure(extra={"trace_id": "-", "command": "-"})
+    _settings.installed.clear()
+    logger.configure(extra={"trace_id": _UNSET, "command": _UNSET})
+    level = _LEVELS.get(config.log_level, 20)
+    _settings.stream = stream
+    _settings.json = not config.log_pretty
+    _settings.debug = level <= _LEVELS["DEBUG"]
+    _settings.errors = config.log_calls != "off" and level <= _LEVELS["ERROR"]
+    _settings.client_errors = config.log_calls != "off" and level <= _LEVELS["INFO"]
+    _settings.successes = config.log_calls == "all" and level <= _LEVELS["INFO"]
     if config.log_pretty:
-        _installed.append(
-            logger.add(sys.stderr, level=config.log_level, format=_PRETTY, colorize=True, diagnose=False)
-        )
+        target: Any = stream if stream is not None else sys.stderr
+        sink = logger.add(target, level=config.log_level, format=_PRETTY, colorize=stream is None, diagnose=False)
     else:
-        _installed.append(logger.add(json_sink, level=config.log_level, format="{message}", diagnose=False))
-    _call_mode["value"] = config.log_calls
+        sink = logger.add(json_sink, level=config.log_level, format="{message}", diagnose=False)
+    _settings.installed.append(sink)
 
 
 async def log_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
-    """One line per call with its status and duration (``LOG_CALLS`` chooses which calls)."""
+    """One line per call with its status and duration (``LOG_CALLS`` chooses which calls).
+
+    At debug level the params and the result are logged too, through ``redact``.
+    """
+    settings = _settings
+    if settings.debug:
+        ctx.logger.debug("{} params {}", ctx.code, redact(params))
     started = time.perf_counter()
     response = await call_next(ctx, params)
-    mode = _call_mode["value"]
-    if mode == "all" or (mode == "errors" and response.error is not None):
-        duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        level = "INFO" if response.code < 500 else "ERROR"
-        ctx.logger.log(level, "{} {} {}ms", ctx.code, response.status, duration_ms, status=response.status)
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    failed = response.code >= 500
+    if settings.errors if failed else settings.client_errors if response.error is not None else settings.successes:
+        if settings.json:
+            _write(
+                {
+                    "time": _iso_now(time.time()),
+                    "level": "ERROR" if failed else "INFO",
+                    "message": f"{ctx.code} {response.status} {duration_ms}ms",
+                    "trace_id": ctx.trace_id,
+                    "command": ctx.code,
+                    "adapter": ctx.adapter,
+                    "status": response.status,
+                    "code": response.code,
+                    "duration_ms": duration_ms,
+                }
+            )
+        else:
+            ctx.logger.log("ERROR" if failed else "INFO", "{} {} {}ms", ctx.code, response.status, duration_ms)
+    if settings.debug:
+        shown = response.error.to_error() if response.error is not None else redact(response.result)
+        ctx.logger.debug("{} result {}", ctx.code, shown)
     return response
+
+
+def log_rejected(code: str, trace_id: str, error: BetrueError, *, adapter: str) -> None:
+    """The one line of a call refused before its pipeline: unknown command, bad body, too large, shutting down."""
+    if not _settings.client_errors:
+        return
+    command = code if len(code) <= 200 else code[:200] + "…"  # the code is the client's to choose
+    if _settings.json:
+        _write(
+            {
+                "time": _iso_now(time.time()),
+                "level": "INFO",
+                "message": f"{command} {error.status}: {error.message}",
+                "trace_id": trace_id,
+                "command": command,
+                "adapter": adapter,
+                "status": error.status,
+                "code": error.code,
+            }
+        )
+    else:
+        logger.bind(trace_id=trace_id, command=command).info("{} {}: {}", command, error.status, error.message)

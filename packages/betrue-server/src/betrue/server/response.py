@@ -27,6 +27,8 @@ class Response:
     error: BetrueError | None = None
     stream: Any = None
     """A download instead of a JSON result (see betrue.server.streams); transports that carry bytes send it."""
+    trace_id: str | None = None
+    """The call's trace id; ``Application.handle`` sets it on every Response it answers."""
 
     @classmethod
     def from_error(cls, error: BetrueError) -> Response:
@@ -36,8 +38,10 @@ class Response:
     def ok(self) -> bool:
         return self.error is None
 
-    def envelope(self, trace_id: str | None) -> dict[str, Any]:
-        """The transport-neutral envelope of ARCHITECTURE.md §3."""
+    def envelope(self, trace_id: str | None = None) -> dict[str, Any]:
+        """The transport-neutral envelope of ARCHITECTURE.md §3 (``trace_id`` defaults to the Response's)."""
+        if trace_id is None:
+            trace_id = self.trace_id
         if self.error is not None:
             return error_envelope(self.error, trace_id)
         return success_envelope(self.result, trace_id, code=self.code, status=self.status)

@@ -1,11 +1,138 @@
-"""The HTTP adapter on aiohttp (placeholder: being written)."""
+"""The HTTP adapter (service ``http``): ``POST /api/<code>`` on aiohttp, and the server other services add routes to."""
 
 from __future__ import annotations
 
-from betrue.server.adapters.base import Adapter
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["HttpAdapter"]
+from aiohttp import web
+from loguru import logger
+
+from betrue.config import Config, env
+from betrue.server.adapters._http_call import make_call_handler
+from betrue.server.adapters._http_server import ListeningSite, envelope_response
+from betrue.server.adapters.base import Adapter
+from betrue.server.context import trace_id_from
+from betrue.server.errors import MethodNotAllowed
+
+if TYPE_CHECKING:
+    from betrue.server.application import Application
+
+__all__ = ["HttpAdapter", "HttpConfig"]
+
+
+class HttpConfig(Config):
+    """HTTP server"""
+
+    host: str = env("HTTP_HOST", "127.0.0.1", description="Interface to listen on (0.0.0.0: every IPv4 interface)")
+    port: int = env("HTTP_PORT", 3000, description="Port to listen on; 0 picks a free one", ge=0, le=65535)
+    api_prefix: str = env(
+        "HTTP_API_PREFIX",
+        "/api",
+        description="Path prefix of command calls: POST <prefix>/<code>",
+        pattern=r"^(/[A-Za-z0-9._~\-]+)*$",
+    )
+    body_limit: int = env(
+        "HTTP_BODY_LIMIT", 1_048_576, description="Largest request body in bytes, chunked or not (413 past it)", ge=1
+    )
+    header_timeout: float = env(
+        "HTTP_HEADER_TIMEOUT",
+        10.0,
+        description="Seconds from a request's first byte to the end of its headers (then 408 and close)",
+        ge=0.001,
+    )
+    body_timeout: float = env(
+        "HTTP_BODY_TIMEOUT", 30.0, description="Seconds to receive a whole request body (then 408 and close)", ge=0.001
+    )
+    keepalive_timeout: float = env(
+        "HTTP_KEEPALIVE_TIMEOUT", 75.0, description="Seconds an idle keep-alive connection stays open", ge=0
+    )
 
 
 class HttpAdapter(Adapter):
+    """Serves every command at ``POST <HTTP_API_PREFIX>/<code>`` and hosts other services' routes.
+
+    After ``start()`` the aiohttp application is ``http.web``: a service that declares ``deps=("http",)``
+    adds its routes in its own ``start()``, before the server listens. After ``serve()``, ``http.url``
+    is the real address (``HTTP_PORT=0`` picks a free port).
+
+    Example:
+        >>> from betrue.server import Service
+        >>> class Pages(Service):
+        ...     name, deps = "pages", ("http",)
+        ...     async def start(self):
+        ...         self.services["http"].web.router.add_get("/", self.index)
+        ...     async def index(self, request):
+        ...         return web.Response(text="hello")
+    """
+
     name = "http"
+    config_class = HttpConfig
+    config: HttpConfig
+
+    def __init__(self, config: HttpConfig | None = None, **deps: Any) -> None:
+        super().__init__(config or HttpConfig(), **deps)
+        self.web: web.Application = web.Application()
+        self.runner: web.AppRunner | None = None
+        self.site: ListeningSite | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one once serving, even with ``HTTP_PORT=0``)."""
+        return self.site.port if self.site is not None else self.config.port
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        host = self.config.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    async def start(self) -> HttpAdapter:
+        self.web = web.Application(client_max_size=self.config.body_limit)
+        return self
+
+    async def serve(self, app: Application) -> None:
+        """Add the command route, then listen on ``HTTP_HOST:HTTP_PORT``."""
+        config = self.config
+        path = f"{config.api_prefix}/{{code:.+}}"
+        self.web.router.add_post(
+            path, make_call_handler(app, limit=config.body_limit, timeout=config.body_timeout), name="betrue-call"
+        )
+        self.web.router.add_route("*", path, _method_not_allowed)
+        self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=app.config.shutdown_timeout)
+        await self.runner.setup()
+        self.site = ListeningSite(
+            self.runner,
+            config.host,
+            config.port,
+            header_timeout=config.header_timeout,
+            keepalive_timeout=config.keepalive_timeout,
+            access_log=None,
+        )
+        try:
+            await self.site.start()
+        except OSError:
+            await self.close()
+            raise
+        logger.info("HTTP listening on {} (commands at POST {}/<code>)", self.url, config.api_prefix, url=self.url)
+
+    async def close_listeners(self) -> None:
+        """Stop accepting connections; idle keep-alive connections close, busy ones after their response."""
+        if self.site is not None and self.runner is not None and self.site in self.runner.sites:
+            self.site.drain()
+            await self.site.stop()
+
+    async def close(self) -> None:
+        """Close the connections that are left and the aiohttp application."""
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def stop(self) -> None:
+        await self.close()
+
+
+async def _method_not_allowed(request: web.Request) -> web.StreamResponse:
+    meta = {name.lower(): value for name, value in request.headers.items()}
+    response = envelope_response(MethodNotAllowed("Commands are called with POST"), trace_id_from(meta))
+    response.headers["Allow"] = "POST"
+    return response

@@ -1,0 +1,222 @@
+"""Fault tolerance on the client's call path: timeout, retry with backoff, circuit breaker, bulkhead.
+
+They live on the caller's side (``betrue.server.calls``), where the target's health is seen: every
+outgoing call, local or remote, passes them, and a gateway's proxied commands are client calls too.
+Each command group has a ``Policy`` (``CLIENT_*`` defaults, ``CLIENT_POLICIES`` per group, or
+``client.policy(group, ...)`` in code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from betrue.server.calls import Call, Envelope, Send, failed
+from betrue.server.errors import GatewayTimeout, ServiceUnavailable, TooManyRequests
+
+__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "parse_policies", "retry", "timeout"]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How calls to one command group are protected.
+
+    Example:
+        >>> Policy(timeout=2.0, retries=3, bulkhead=10).retries
+        3
+    """
+
+    timeout: float | None = 10.0
+    """Seconds a call may take, retries included; the caller's own deadline still wins when earlier."""
+    retries: int = 2
+    """Extra attempts after a 502/503/504, for idempotent commands only."""
+    backoff: float = 0.05
+    """Upper bound of the first retry's random delay (full jitter); doubles each retry."""
+    backoff_max: float = 1.0
+    idempotent: bool | None = None
+    """Treat every command of the group as idempotent (True) or not (False); None: ask the command."""
+    breaker_failures: int = 5
+    """Failures (502/503/504) in a row that open the target's breaker; 0 turns the breaker off."""
+    breaker_reset: float = 5.0
+    """Seconds a breaker stays open before one probe call may test the target."""
+    bulkhead: int = 0
+    """Calls at once per target (or per command); 0 means no limit."""
+    bulkhead_queue: int = 0
+    """Calls that may wait for a free slot; past limit + queue a call is answered 429 at once."""
+    bulkhead_scope: Literal["target", "command"] = "target"
+
+
+_NAMES = {f.name for f in fields(Policy)}
+
+
+def parse_policies(text: str) -> dict[str, dict[str, Any]]:
+    """Per-group changes from ``group.option=value`` pairs (``CLIENT_POLICIES``), checked and converted.
+
+    Example:
+        >>> parse_policies("game.retries=0, game.timeout=2.5, chat.bulkhead=10")
+        {'game': {'retries': 0, 'timeout': 2.5}, 'chat': {'bulkhead': 10}}
+    """
+    changes: dict[str, dict[str, Any]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        group, dot, option = key.strip().rpartition(".")
+        if not sep or not dot or not group or option not in _NAMES:
+            raise ValueError(f"{item!r}: expected group.option=value with option one of {sorted(_NAMES)}")
+        changes.setdefault(group, {})[option] = _convert(option, value.strip())
+    return changes
+
+
+def _convert(option: str, value: str) -> Any:
+    if option in {"idempotent"}:
+        if value.lower() not in {"true", "false", "none", ""}:
+            raise ValueError(f"idempotent={value!r}: expected true, false or none")
+        return None if value.lower() in {"none", ""} else value.lower() == "true"
+    if option == "bulkhead_scope":
+        if value not in {"target", "command"}:
+            raise ValueError(f"bulkhead_scope={value!r}: expected target or command")
+        return value
+    if option == "timeout" and value.lower() in {"none", "0", ""}:
+        return None
+    number = float(value) if option in {"timeout", "backoff", "backoff_max", "breaker_reset"} else int(value)
+    if number < 0:
+        raise ValueError(f"{option}={value!r} must not be negative")
+    return number
+
+
+async def timeout(call: Call, send: Send) -> Envelope:
+    """End the whole call at ``call.deadline`` with a 504, whatever stage it is waiting in."""
+    if call.deadline is None:
+        return await send(call)
+    remaining = call.deadline - time.time()
+    if remaining <= 0:
+        return call.error(GatewayTimeout("deadline passed before the call was sent", details=_why(call, "timeout")))
+    limit = asyncio.timeout(remaining)
+    try:
+        async with limit:
+            return await send(call)
+    except TimeoutError:
+        if not limit.expired():
+            raise
+        return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=_why(call, "timeout")))
+
+
+async def retry(call: Call, send: Send) -> Envelope:
+    """Try idempotent commands again after 502/503/504, with exponential backoff and full jitter."""
+    envelope = await send(call)
+    if not call.idempotent:
+        return envelope
+    policy = call.policy
+    for attempt in range(policy.retries):
+        if not failed(envelope) or _reason(envelope) in {"circuit_open", "timeout"}:
+            return envelope
+        delay = random.uniform(0, min(policy.backoff_max, policy.backoff * 2**attempt))
+        if call.deadline is not None and time.time() + delay >= call.deadline:
+            return envelope
+        await asyncio.sleep(delay)
+        envelope = await send(call)
+    return envelope
+
+
+class CircuitBreaker:
+    """One target's breaker: closed → open after N failures in a row → half-open probe → closed.
+
+    Example:
+        >>> breaker = CircuitBreaker()
+        >>> breaker.state
+        'closed'
+    """
+
+    def __init__(self) -> None:
+        self.state: Literal["closed", "open", "half_open"] = "closed"
+        self.failures = 0
+        self.opened_at = 0.0
+        self.probing = False
+
+    def allow(self, policy: Policy) -> bool:
+        if self.state == "closed":
+            return True
+        if self.state == "open" and time.monotonic() - self.opened_at >= policy.breaker_reset:
+            self.state = "half_open"
+        if self.state == "half_open" and not self.probing:
+            self.probing = True
+            return True
+        return False
+
+    def record(self, ok: bool, policy: Policy) -> None:
+        self.probing = False
+        if ok:
+            self.state, self.failures = "closed", 0
+            return
+        self.failures += 1
+        if self.state == "half_open" or self.failures >= policy.breaker_failures:
+            self.state, self.opened_at = "open", time.monotonic()
+
+
+class CircuitBreakers:
+    """The breakers of every target a client calls; a client middleware."""
+
+    def __init__(self) -> None:
+        self.by_target: dict[str, CircuitBreaker] = {}
+
+    async def __call__(self, call: Call, send: Send) -> Envelope:
+        policy = call.policy
+        if policy.breaker_failures <= 0:
+            return await send(call)
+        breaker = self.by_target.get(call.target)
+        if breaker is None:
+            breaker = self.by_target[call.target] = CircuitBreaker()
+        if not breaker.allow(policy):
+            message = f"{call.target} is failing; calls are held off for up to {policy.breaker_reset}s"
+            return call.error(ServiceUnavailable(message, details=_why(call, "circuit_open")))
+        try:
+            envelope = await send(call)
+        except BaseException:
+            breaker.probing = False  # a cancelled probe must not leave the breaker stuck half-open
+            raise
+        breaker.record(not failed(envelope), policy)
+        return envelope
+
+
+class Bulkheads:
+    """At most ``policy.bulkhead`` calls at once per target (or command), ``bulkhead_queue`` waiting; a middleware."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, asyncio.Semaphore] = {}
+        self.waiting: dict[str, int] = {}
+
+    async def __call__(self, call: Call, send: Send) -> Envelope:
+        policy = call.policy
+        if policy.bulkhead <= 0:
+            return await send(call)
+        key = call.target if policy.bulkhead_scope == "target" else f"{call.target} {call.code}"
+        slots = self.slots.get(key)
+        if slots is None:
+            slots = self.slots[key] = asyncio.Semaphore(policy.bulkhead)
+        if slots.locked():
+            if self.waiting.get(key, 0) >= policy.bulkhead_queue:
+                details = {**_why(call, "bulkhead_full"), "limit": policy.bulkhead}
+                return call.error(TooManyRequests(f"too many calls to {call.target} at once", details=details))
+            self.waiting[key] = self.waiting.get(key, 0) + 1
+            try:
+                await slots.acquire()
+            finally:
+                self.waiting[key] -= 1
+        else:
+            await slots.acquire()
+        try:
+            return await send(call)
+        finally:
+            slots.release()
+
+
+def _why(call: Call, reason: str) -> dict[str, str]:
+    return {"reason": reason, "target": call.target, "command": call.code}
+
+
+def _reason(envelope: Envelope) -> Any:
+    error = envelope.get("error")
+    details = error.get("details") if isinstance(error, dict) else None
+    return details.get("reason") if isinstance(details, dict) else None
