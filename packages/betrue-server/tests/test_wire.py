@@ -180,6 +180,13 @@ def test_depth_limit_is_exact() -> None:
     assert reason_of(b'{"a": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}") == "too_deep"
 
 
+def test_the_precise_parse_copes_with_the_deepest_body() -> None:
+    # The stdlib fallback recurses; it must only ever see depths already bounded.
+    wrap = b"[" * (MAX_DEPTH - 1), b"]" * (MAX_DEPTH - 1)
+    assert reason_of(wrap[0] + b'{"a": 1, "a": 2}' + wrap[1]) == "duplicate_key"
+    assert reason_of(wrap[0] + b"[99999999999999999999]" + wrap[1]) == "integer_out_of_range"
+
+
 def test_what_decodes_can_be_encoded_again() -> None:
     deepest = decode_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)
     assert encode_json(deepest) == b"[" * MAX_DEPTH + b"]" * MAX_DEPTH

@@ -6,8 +6,6 @@ for betrue and aiohttp, pydantic for FastAPI) and echo it in betrue's success en
 
 from __future__ import annotations
 
-import os
-
 import orjson
 
 from tools.bench.harness import Comparison, HttpRequest, Server, python_module
@@ -54,24 +52,14 @@ VS_FASTAPI = Comparison(
     "http-validated-vs-fastapi",
     betrue=BETRUE,
     baseline=Server(
-        "FastAPI on uvicorn (h11, asyncio loop)",
-        # betrue runs on the stdlib asyncio loop, so uvicorn does too (no uvloop); see docs/benchmarks.md.
+        "FastAPI on uvicorn (httptools, asyncio loop)",
+        # Parity of accelerators (docs/benchmarks.md): aiohttp parses HTTP with llhttp in C, so uvicorn gets
+        # httptools (llhttp too) rather than pure-Python h11; betrue runs on the stdlib loop, so no uvloop.
         python_module(
             "uvicorn",
             "tools.bench.servers.fastapi_validated:app",
-            *(
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "{port}",
-                "--workers",
-                "1",
-                "--loop",
-                "asyncio",
-                "--http",
-                os.environ.get("BENCH_HTTP", "h11"),
-            ),
-            *("--log-level", "warning", "--no-access-log"),
+            *("--host", "127.0.0.1", "--port", "{port}", "--workers", "1"),
+            *("--loop", "asyncio", "--http", "httptools", "--log-level", "warning", "--no-access-log"),
         ),
     ),
     request=ORDER,

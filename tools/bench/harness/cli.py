@@ -17,6 +17,7 @@ from tools.bench.harness.discovery import discover, select
 from tools.bench.harness.load import choose_generator, http_load
 from tools.bench.harness.model import Comparison
 from tools.bench.harness.processes import split_cpus, start_server
+from tools.bench.harness.profile import profile
 from tools.bench.harness.report import print_results, write_json
 from tools.bench.harness.runner import QUICK_BUDGET, ComparisonResult, Plan, run_comparison
 
@@ -36,6 +37,10 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto", help="load generator")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is not met")
+    mode.add_argument("--profile", metavar="NAME", help="profile one side of comparison NAME under load")
+    parser.add_argument("--side", choices=["betrue", "baseline"], default="betrue", help="side to --profile")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load while profiling")
+    parser.add_argument("--profiler", choices=["auto", "py-spy", "cprofile"], default="auto")
     return parser.parse_args(argv)
 
 
@@ -49,10 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.self_check:
         return self_check(comparisons, args.load)
+    if args.profile:
+        generator, _ = choose_generator(args.load)
+        (comparison,) = select(comparisons, [args.profile])
+        return profile(comparison, args.side, args.seconds, args.profiler, generator)
     chosen = select(comparisons, args.only)
     generator, described = choose_generator(args.load)
     cpus = split_cpus()
-    plan = Plan.full(generator, cpus) if args.full else Plan.quick(len(chosen), generator, cpus)  # type: ignore[arg-type]
+    plan = Plan.full(generator, cpus) if args.full else Plan.quick(len(chosen), generator, cpus)
     print(f"bench: {plan.mode}, {len(chosen)} comparison(s), about {plan.estimate() * len(chosen):.0f}s")
     print(f"bench: load generator: {described}")
     print(f"bench: {cpus.describe()}")
@@ -80,7 +89,7 @@ def self_check(comparisons: Sequence[Comparison], load: str) -> int:
     """One comparison for one second per side, and one second of the Python generator when wrk is used."""
     generator, described = choose_generator(load)
     cpus = split_cpus()
-    plan = Plan.self_check(generator, cpus)  # type: ignore[arg-type]
+    plan = Plan.self_check(generator, cpus)
     print(f"bench self-check: load generator: {described}; {cpus.describe()}")
     comparison = next((c for c in comparisons if c.name == SELF_CHECK), comparisons[0])
     result = run_comparison(comparison, plan)

@@ -1,11 +1,11 @@
-"""Load generators: wrk (installed when missing) or the Python one, behind one ``http_load`` call.
+r"""Load generators: wrk (installed when missing) or the Python one, behind one ``http_load`` call.
 
 Every generator prints one ``BENCH_JSON {...}`` line (value, unit, p50_ms, p99_ms, errors, count) that
 ``run_load_script`` reads; a custom measure can run its own script the same way.
 
 Example:
-    >>> lua_string(b'{"a": 1}')
-    '"\\\\123\\\\34a\\\\34\\\\58\\\\32\\\\49\\\\125"'
+    >>> lua_string(b"hi")
+    '"\\104\\105"'
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.bench.harness.model import HttpRequest, Measurement, Target, Window
+from tools.bench.harness.model import Generator, HttpRequest, Measurement, Target, Window
 from tools.bench.harness.processes import ROOT, pinned
 
 __all__ = ["choose_generator", "http_load", "lua_string", "raw_request", "run_load_script"]
@@ -39,7 +39,7 @@ end
 """
 
 
-def choose_generator(prefer: str = "auto") -> tuple[str, str]:
+def choose_generator(prefer: str = "auto") -> tuple[Generator, str]:
     """("wrk" | "python", a sentence saying which and why). Installs wrk with apt-get when root and missing."""
     if prefer == "python":
         return "python", "python (tools/bench/harness/loadgen.py, asked for with --load python)"

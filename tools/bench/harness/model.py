@@ -15,6 +15,7 @@ from typing import Literal
 
 __all__ = [
     "Comparison",
+    "Generator",
     "HttpRequest",
     "Measure",
     "Measurement",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 Side = Literal["betrue", "baseline"]
+Generator = Literal["wrk", "python"]
 
 
 def python_module(module: str, *args: str) -> list[str]:
@@ -88,7 +90,7 @@ class Window:
     connections: int
     load_cpus: tuple[int, ...]
     """The cores a load generator must be pinned to (empty: no pinning on this machine)."""
-    generator: Literal["wrk", "python"]
+    generator: Generator
     warmup: bool = False
 
 
@@ -103,6 +105,8 @@ class Measurement:
     p99_ms: float | None = None
     errors: int = 0
     count: int = 0
+    server_cpu: float | None = None
+    """Share of one core the server used during the window (filled by the harness, from /proc)."""
 
 
 Measure = Callable[[Target, Window], Measurement]

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[3]
 """The repository root: servers run from here, so ``python -m tools.bench...`` imports work."""
 
 HOST = "127.0.0.1"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ServerError(RuntimeError):
@@ -89,6 +90,15 @@ class RunningServer:
         self.log.flush()
         text = self.log_path.read_bytes()[-8000:].decode(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far; 0.0 where /proc is missing."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        # After the command name: state is field 3, utime and stime are fields 14 and 15 (man 5 proc).
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
     def stop(self, grace: float = 5.0) -> None:
         if self.process.poll() is None:

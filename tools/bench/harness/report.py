@@ -15,7 +15,9 @@ from tools.bench.harness.runner import ComparisonResult, Plan
 
 __all__ = ["print_results", "ratio_line", "write_json"]
 
-_COLUMNS = ("comparison", "side", "server", "value", "unit", "p50 ms", "p99 ms", "errors", "spread")
+_COLUMNS = ("comparison", "side", "server", "value", "unit", "p50 ms", "p99 ms", "errors", "spread", "cpu", "per core")
+_BUSY = 0.9
+"""Below this share of its core, a server was starved by other work on the machine (or the load was too light)."""
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -24,13 +26,14 @@ def _number(value: float | None, digits: int = 2) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}f}"
 
 
-def ratio_line(name: str, ratio: float | None, goal: float, error: str | None) -> str:
-    """``RATIO <name> <betrue/baseline>`` with 2 decimals, then whether the goal is met."""
+def ratio_line(name: str, ratio: float | None, goal: float, error: str | None, per_core: float | None = None) -> str:
+    """``RATIO <name> <betrue/baseline>`` with 2 decimals, whether the goal is met, and the per-core ratio."""
     if ratio is None:
         reason = (error or "no result").splitlines()[0]
         return f"RATIO {name} n/a (goal >= {goal:.2f}: not measured: {reason})"
     verdict = "met" if round(ratio, 2) >= goal else "NOT met"
-    return f"RATIO {name} {ratio:.2f} (goal >= {goal:.2f}: {verdict})"
+    steadier = "" if per_core is None else f"; per core {per_core:.2f}"
+    return f"RATIO {name} {ratio:.2f} (goal >= {goal:.2f}: {verdict}{steadier})"
 
 
 def _rows(results: list[ComparisonResult]) -> list[tuple[str, ...]]:
@@ -52,11 +55,13 @@ def _rows(results: list[ComparisonResult]) -> list[tuple[str, ...]]:
                     _number(side.p99_ms),
                     str(side.errors),
                     f"{side.spread:.0%}",
+                    "-" if side.server_cpu is None else f"{side.server_cpu:.0%}",
+                    _number(side.per_core),
                 )
             )
             name = ""
         if result.error is not None and name:
-            rows.append((name, "-", "failed (see below)", "-", "-", "-", "-", "-", "-"))
+            rows.append((name, "-", "failed (see below)", *("-",) * (len(_COLUMNS) - 3)))
     return rows
 
 
@@ -64,7 +69,7 @@ def print_results(results: list[ComparisonResult], plan: Plan) -> None:
     """The table, the errors in full, then the RATIO lines."""
     rows = [_COLUMNS, *_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    numeric = {3, 5, 6, 7, 8}
+    numeric = {3, 5, 6, 7, 8, 9, 10}
     print()
     for index, row in enumerate(rows):
         cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)]
@@ -72,15 +77,28 @@ def print_results(results: list[ComparisonResult], plan: Plan) -> None:
         if index == 0:
             print("  ".join("-" * width for width in widths))
     print(
-        f"\nvalue and latencies: medians over {plan.rounds} round(s) of {plan.seconds:g}s per side "
-        f"(after {plan.warmup:g}s of warm-up); spread: (max - min) / median across rounds"
+        f"\nvalue, latencies, cpu: medians over {plan.rounds} round(s) of {plan.seconds:g}s per side "
+        f"(after {plan.warmup:g}s of warm-up); spread: (max - min) / median of the rounds' values;\n"
+        "cpu: share of its core the server used; per core: value / cpu, the rate on a core of its own"
     )
+    starved = [
+        f"{result.comparison.name} {name}"
+        for result in results
+        for name, side in result.sides.items()
+        if side.server_cpu is not None and side.server_cpu < _BUSY
+    ]
+    if starved:
+        print(
+            f"WARNING: server below {_BUSY:.0%} of its core ({', '.join(starved)}): other work on this machine "
+            "took CPU (or the load was too light); trust the per-core ratio more than the raw one"
+        )
     for result in results:
         if result.error is not None:
             print(f"\nERROR {result.comparison.name}: {result.error}")
     print()
     for result in results:
-        print(ratio_line(result.comparison.name, result.ratio, result.comparison.goal, result.error))
+        comparison = result.comparison
+        print(ratio_line(comparison.name, result.ratio, comparison.goal, result.error, result.per_core_ratio))
 
 
 def write_json(path: Path, results: list[ComparisonResult], plan: Plan, generator: str) -> None:
@@ -92,6 +110,7 @@ def write_json(path: Path, results: list[ComparisonResult], plan: Plan, generato
             "goal": result.comparison.goal,
             "ratio": result.ratio,
             "met": result.met,
+            "per_core_ratio": result.per_core_ratio,
             "error": result.error,
             "sides": {},
         }
@@ -103,6 +122,8 @@ def write_json(path: Path, results: list[ComparisonResult], plan: Plan, generato
                 "p50_ms": side.p50_ms,
                 "p99_ms": side.p99_ms,
                 "errors": side.errors,
+                "server_cpu": side.server_cpu,
+                "per_core": side.per_core,
                 "rounds": [m.value for m in side.rounds],
             }
         data["results"].append(entry)

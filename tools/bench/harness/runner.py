@@ -7,15 +7,15 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tools.bench.harness.load import http_load
-from tools.bench.harness.model import Comparison, Measure, Measurement, Side, Target, Window
+from tools.bench.harness.model import Comparison, Generator, Measure, Measurement, Side, Target, Window
 from tools.bench.harness.processes import Cpus, RunningServer, start_server
 
 __all__ = ["ComparisonResult", "Plan", "SideResult", "run_comparison"]
@@ -35,23 +35,23 @@ class Plan:
     warmup: float
     seconds: float
     rounds: int
-    generator: Literal["wrk", "python"]
+    generator: Generator
     cpus: Cpus
 
     @classmethod
-    def quick(cls, count: int, generator: Literal["wrk", "python"], cpus: Cpus) -> Plan:
+    def quick(cls, count: int, generator: Generator, cpus: Cpus) -> Plan:
         """Fits ``count`` comparisons in QUICK_BUDGET: ~20 s each, shorter windows when there are many."""
         per = min(QUICK_PER_COMPARISON, QUICK_BUDGET / max(1, count))
         warmup, rounds = 1.0, 3
-        seconds = max(1.0, math.floor((per - OVERHEAD - 2 * warmup) / (2 * rounds)))
+        seconds = float(max(1, math.floor((per - OVERHEAD - 2 * warmup) / (2 * rounds))))
         return cls("quick", warmup, seconds, rounds, generator, cpus)
 
     @classmethod
-    def full(cls, generator: Literal["wrk", "python"], cpus: Cpus) -> Plan:
+    def full(cls, generator: Generator, cpus: Cpus) -> Plan:
         return cls("full", 5.0, 10.0, 5, generator, cpus)
 
     @classmethod
-    def self_check(cls, generator: Literal["wrk", "python"], cpus: Cpus) -> Plan:
+    def self_check(cls, generator: Generator, cpus: Cpus) -> Plan:
         return cls("self-check", 0.0, 1.0, 1, generator, cpus)
 
     def estimate(self) -> float:
@@ -88,6 +88,21 @@ class SideResult:
         return statistics.median(values) if values else None
 
     @property
+    def server_cpu(self) -> float | None:
+        values = [m.server_cpu for m in self.rounds if m.server_cpu is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def per_core(self) -> float | None:
+        """``value`` divided by the share of a core the server got: the rate on a whole core of its own.
+
+        On a machine shared with other work the server may get far less than its core; its cost per request
+        changes much less than its throughput then, so this is the steadier figure to compare.
+        """
+        values = [m.value / m.server_cpu for m in self.rounds if m.server_cpu]
+        return statistics.median(values) if values else None
+
+    @property
     def errors(self) -> int:
         return sum(m.errors for m in self.rounds)
 
@@ -120,6 +135,14 @@ class ComparisonResult:
         return betrue / baseline if baseline else None
 
     @property
+    def per_core_ratio(self) -> float | None:
+        """The ratio of ``SideResult.per_core`` figures (None for lower-is-better comparisons)."""
+        if self.ratio is None or self.comparison.lower_is_better:
+            return None
+        betrue, baseline = self.sides["betrue"].per_core, self.sides["baseline"].per_core
+        return betrue / baseline if betrue and baseline else None
+
+    @property
     def met(self) -> bool:
         return self.ratio is not None and round(self.ratio, 2) >= self.comparison.goal
 
@@ -141,8 +164,11 @@ def run_comparison(comparison: Comparison, plan: Plan) -> ComparisonResult:
         for round_index in range(plan.rounds):
             # Alternate who goes first so a drift of the machine does not favour one side.
             for target in targets if round_index % 2 == 0 else reversed(targets):
+                running = servers[0] if target.side == "betrue" else servers[1]
+                cpu_before, started_at = running.cpu_seconds(), time.monotonic()
                 measurement = measure(target, plan.window(comparison.connections, plan.seconds))
-                result.sides[target.side].rounds.append(measurement)
+                cpu = (running.cpu_seconds() - cpu_before) / (time.monotonic() - started_at)
+                result.sides[target.side].rounds.append(dataclasses.replace(measurement, server_cpu=cpu))
         for measured in result.sides.values():
             if measured.error_rate > 0.001:
                 result.error = f"{measured.label}: {measured.errors} errors (non-2xx or socket) while measuring"

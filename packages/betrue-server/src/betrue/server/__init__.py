@@ -13,9 +13,10 @@ from betrue.server.adapters.base import Adapter
 from betrue.server.adapters.http import HttpAdapter
 from betrue.server.appconfig import AppConfig
 from betrue.server.application import Application
+from betrue.server.asyncapi import asyncapi_document
 from betrue.server.client import BoundClient, Client
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
-from betrue.server.context import Context, Identity
+from betrue.server.context import Context, Identity, new_trace_id, trace_id_from
 from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
 from betrue.server.errors import (
     BadGateway,
@@ -35,7 +36,9 @@ from betrue.server.errors import (
     error_class,
     error_from_envelope,
 )
+from betrue.server.eventdecl import EventDeclaration, declare_event, declared_events
 from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
+from betrue.server.openapi import openapi_document
 from betrue.server.response import Response
 from betrue.server.transports.base import Transport
 from betrue.server.transports.local import LocalTransport
@@ -59,6 +62,7 @@ __all__ = [
     "DependencyError",
     "Event",
     "EventBus",
+    "EventDeclaration",
     "EventHandler",
     "Forbidden",
     "GatewayTimeout",
@@ -90,10 +94,16 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationError",
+    "asyncapi_document",
     "compile_schema",
+    "declare_event",
+    "declared_events",
     "decode_json",
     "encode_json",
     "error_class",
     "error_from_envelope",
     "matches",
+    "new_trace_id",
+    "openapi_document",
+    "trace_id_from",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -13,6 +13,7 @@ from betrue.server.adapters.base import Adapter
 from betrue.server.appconfig import AppConfig
 from betrue.server.builtins import builtin_group
 from betrue.server.client import Client
+from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
 from betrue.server.configs import ConfigLoader
 from betrue.server.context import Context, Identity, trace_id_from
@@ -23,7 +24,13 @@ from betrue.server.logging import log_rejected
 from betrue.server.jobs import JobQueue, MemoryJobQueue
 from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
 from betrue.server.response import Response
+from betrue.server.routing import ClientConfig
+from betrue.server.telemetry import Telemetry, TelemetryConfig
+from betrue.server.transports.base import Transport
 from betrue.server.types import CallNext, Middleware, Scope
+
+if TYPE_CHECKING:
+    from betrue.server.gateway import Gateway
 
 __all__ = ["Application"]
 
@@ -60,9 +67,18 @@ class Application:
         self.subscribers: list[Subscriber] = []
         self.stages: list[Middleware] = []
         """Built-in stages outside the user middlewares (see betrue.server.pipeline); filled at start."""
-        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = []
+        from betrue.server.auth.stage import authorize_stage  # the rule first: an upload is read only once allowed
+        from betrue.server.streams.spec import stream_stage
+
+        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = [authorize_stage, stream_stage]
         """Per-command stages other parts plug in (auth, metrics, fault tolerance), in order."""
         self.client = Client(self)
+        self.telemetry = Telemetry(self)
+        """This app's tracer, meter and instruments (service ``telemetry``; see betrue.server.telemetry)."""
+        self.gateway: Gateway | None = None
+        """Set by ``proxy``: serves other apps' commands (service ``gateway``)."""
+        self.resolvers: list[Callable[[str], Awaitable[bool]]] = []
+        """Asked about a code no command has (the gateway's discovery); True once it is registered."""
         self.started = False
         self._pipelines: dict[str, CallNext] = {}
         self._inflight = 0
@@ -77,6 +93,22 @@ class Application:
             from betrue.server.adapters.http import HttpAdapter
 
             self.add_service(HttpAdapter, name="http")
+        self.add_service(
+            self.telemetry,
+            name="telemetry",
+            config_class=TelemetryConfig,
+            factory=self.telemetry.configure,
+            deps=("http",) if http else (),
+        )
+        # The bound method is the target too: the client answers any attribute (``client.game``), so DI must
+        # not read service attributes (scope, deps) from the client itself.
+        self.add_service(
+            self.client.configure,
+            name="client",
+            config_class=ClientConfig,
+            factory=self.client.configure,
+            deps=("telemetry",),
+        )
         self.include(builtin_group())
         for group in groups:
             self.include(group)
@@ -146,6 +178,18 @@ class Application:
         """Add an application-wide middleware (runs for every command, before group middlewares)."""
         self.middlewares.append(middleware)
         return middleware
+
+    def proxy(
+        self, group: str = "*", commands: Sequence[str] | None = None, *, transport: str | Transport | None = None
+    ) -> Gateway:
+        """Serve another app's commands as this app's own (a gateway); see ``betrue.server.gateway``.
+
+        ``proxy("game", ["load"], transport="http://127.0.0.1:3001")`` serves ``game/load``;
+        without ``commands`` every command of the group (``*``: every group) is discovered.
+        """
+        from betrue.server.gateway import proxy
+
+        return proxy(self, group, commands, transport=transport)
 
     def on(self, event: str) -> Callable[[Any], Any]:
         """Subscribe ``async def handler(data, ctx)`` to an event, outside any group."""
@@ -289,8 +333,18 @@ class Application:
         """
         meta = meta or {}
         trace_id = trace_id or trace_id_from(meta)
+        if deadline is None:
+            deadline = deadline_from_meta(meta)
         pipeline = self._pipelines.get(code)
-        if pipeline is None or not self._accepting or not isinstance(params, Mapping | None):
+        if pipeline is None and self.resolvers and self._accepting:
+            try:
+                pipeline = await self._resolve(code)
+            except BetrueError as unavailable:
+                log_rejected(code, trace_id, unavailable, adapter=adapter)
+                rejected = Response.from_error(unavailable)
+                rejected.trace_id = trace_id
+                return rejected
+        if pipeline is None or not self._accepting or not (type(params) is dict or isinstance(params, Mapping | None)):
             if pipeline is None:
                 error: BetrueError = NotFound("Unknown command")
             elif not self._accepting:
@@ -321,8 +375,14 @@ class Application:
             if self._inflight == 0:
                 self._idle.set()
             await scope.close()
-        response.trace_id = trace_id
+        response.trace_id = ctx.trace_id  # the tracing stage may have replaced a generated id with its span's
         return response
+
+    async def _resolve(self, code: str) -> CallNext | None:
+        for resolver in self.resolvers:
+            if await resolver(code):
+                return self._pipelines.get(code)
+        return None
 
     async def emit(
         self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None, ctx: Context | None = None
@@ -359,9 +419,16 @@ class Application:
 
     def _builtin_stages(self) -> list[Middleware]:
         from betrue.server.logging import log_call
-        from betrue.server.tracing import trace_call
+        from betrue.server.tracing import server_span
 
-        return [log_call, error_boundary, trace_call]
+        telemetry = self.telemetry
+        return [
+            log_call,
+            error_boundary,
+            server_span(telemetry.tracer),
+            telemetry.metrics.server_stage(),
+            enforce_deadline,
+        ]
 
     def _build_pipeline(self, command: Command) -> CallNext:
         group = self.groups.get(command.group)

@@ -1,8 +1,8 @@
-"""The AsyncAPI 3.0 document of an application: declared events as WebSocket pushes (and NATS subjects).
+"""The AsyncAPI 3.0 document of an application: its declared events as WebSocket pushes.
 
 The WebSocket channel carries command calls (``{"id", "command", "params", "meta"}`` answered by
-the envelope plus ``"id"``) and the pushes of declared events (``{"event", "data"}``). With a NATS
-prefix, each event also gets its subject ``<prefix>.evt.<event>`` as a channel.
+the envelope plus ``"id"``) and the pushes of declared events (``{"event", "data"}``). NATS
+subjects can join as channels of their own once the NATS event format is fixed.
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ def asyncapi_document(
     title: str | None = None,
     version: str = "1.0.0",
     ws_path: str = "/ws",
-    nats_prefix: str | None = None,
 ) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of ``app``'s declared events and WebSocket protocol.
 
@@ -129,19 +128,6 @@ def asyncapi_document(
             "description": _receivers(declaration),
             "messages": [{"$ref": f"#/channels/ws/messages/{key}"}],
         }
-        if nats_prefix is not None:
-            subject = f"nats.{key}"
-            channels[subject] = {
-                "address": f"{nats_prefix}.evt.{declaration.name}",
-                "title": f"NATS {declaration.name}",
-                "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-            }
-            operations[f"publish.{key}"] = {
-                "action": "send",
-                "channel": {"$ref": f"#/channels/{subject}"},
-                "summary": f"{declaration.name} on NATS (at-most-once)",
-                "messages": [{"$ref": f"#/channels/{subject}/messages/{key}"}],
-            }
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {

@@ -18,7 +18,7 @@ def describe_command(command: Command) -> dict[str, Any]:
         "code": command.code,
         "description": command.description,
         "input": compile_schema(command.input, where=command.code).json_schema if command.input is not None else None,
-        "output": compile_schema(command.output, where=command.code).json_schema
+        "output": compile_schema(command.output, where=command.code, direction="output").json_schema
         if command.output is not None
         else None,
         "errors": sorted({error.status for error in command.errors}),

@@ -6,7 +6,7 @@ The order, outermost first (built once per client, see ``Client.start``):
 2. ``measure_client``  metrics per target and command: calls, errors by status, duration, in flight, retries
 3. ``timeout``         the whole call, retries included, ends at ``call.deadline`` (504)
 4. ``bulkhead``        at most N calls at once per target (or per command); past it 429
-5. ``retry``           idempotent commands only: 502/503/504 are tried again with backoff
+5. ``retry``           idempotent commands only: 502/503/504 are tried again with backoff (``Retry``)
 6. ``breaker``         per target: after N failures in a row calls fail fast with 503 until a probe succeeds
 7. the transport       its failures become error envelopes here, so every stage sees envelopes only
 """
@@ -50,7 +50,8 @@ class Call:
     deadline: float | None
     transport: Transport
     policy: Policy
-    idempotent: bool = False
+    idempotent: bool | None = None
+    """None: not known here; after a failure the retry stage asks the target's ``_app/commands``."""
     ctx: Context | None = None
     attempts: int = 0
     state: dict[str, Any] = field(default_factory=dict)

@@ -8,8 +8,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
-from betrue.server.errors import error_from_envelope
-from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, retry, timeout
+from betrue.server.context import new_trace_id
+from betrue.server.errors import BetrueError, error_from_envelope
+from betrue.server.proxying import describe_upstream
+from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, Retry, timeout
 from betrue.server.routing import ClientConfig, parse_routes
 from betrue.server.transports.base import Transport
 from betrue.server.transports.http import HttpTransport
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from betrue.server.telemetry import Telemetry
 
 __all__ = ["BoundClient", "Client", "MetaHook", "TransportFactory"]
+
+_CATALOGUE_TTL = 60.0
+_CATALOGUE_TIMEOUT = 1.0
 
 MetaHook: TypeAlias = "Callable[[Context | None, dict[str, str]], None]"
 """``hook(ctx, meta)`` adds headers to every outgoing call (a signed identity, a tenant id)."""
@@ -59,6 +64,7 @@ class Client:
         self.idempotent: dict[str, bool] = {}
         """What other apps said about their commands (the gateway's discovery fills it)."""
         self._code_routes: dict[str, Transport] = {}
+        self._catalogued: dict[str, float] = {}
         self._send: Send = self._compose(None)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -136,6 +142,7 @@ class Client:
             from betrue.server.tracing import client_span
 
             observe = [client_span(telemetry.tracer), telemetry.metrics.client_stage()]
+        retry = Retry(self._learn_idempotent)
         return compose_client([*observe, timeout, self.bulkheads, *self.middlewares, retry, self.breakers])
 
     # -- calls ------------------------------------------------------------------------------
@@ -150,7 +157,7 @@ class Client:
         params: Any = None,
         *,
         meta: Mapping[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        timeout: float | None = None,
         idempotent: bool | None = None,
         transport: Transport | None = None,
         ctx: Context | None = None,
@@ -173,7 +180,7 @@ class Client:
         params: Any = None,
         *,
         meta: Mapping[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        timeout: float | None = None,
         idempotent: bool | None = None,
         transport: Transport | None = None,
         ctx: Context | None = None,
@@ -186,7 +193,9 @@ class Client:
         limit = timeout if timeout is not None else policy.timeout
         if limit is not None:
             deadline = time.time() + limit
-        if ctx is not None:
+        if ctx is None:
+            outgoing["x-trace-id"] = new_trace_id()  # a call from outside any command starts a trace
+        else:
             outgoing["x-trace-id"] = ctx.trace_id
             incoming = ctx.meta
             for name in self.config.forward_headers:
@@ -211,7 +220,7 @@ class Client:
         )
         return await self._send(call)
 
-    def _is_idempotent(self, code: str, policy: Policy, asked: bool | None) -> bool:
+    def _is_idempotent(self, code: str, policy: Policy, asked: bool | None) -> bool | None:
         if asked is not None:
             return asked
         if policy.idempotent is not None:
@@ -219,7 +228,24 @@ class Client:
         command = self.app.commands.get(code)
         if command is not None:
             return command.idempotent
-        return self.idempotent.get(code, False)
+        return self.idempotent.get(code)
+
+    async def _learn_idempotent(self, call: Call) -> bool:
+        """Whether the target marks ``call.code`` idempotent, from its ``_app/commands`` (kept a minute)."""
+        target = call.transport.target
+        if time.monotonic() - self._catalogued.get(target, -_CATALOGUE_TTL) >= _CATALOGUE_TTL:
+            remaining = call.deadline - time.time() if call.deadline is not None else _CATALOGUE_TIMEOUT
+            meta = {"x-trace-id": call.meta.get("x-trace-id", new_trace_id())}
+            deadline = time.time() + min(_CATALOGUE_TIMEOUT, remaining)
+            try:
+                envelope = await call.transport.call("_app/commands", {}, meta, deadline)
+                listed = describe_upstream(envelope.get("result"))
+            except BetrueError:
+                return self.idempotent.get(call.code, False)
+            for description in listed:
+                self.idempotent[description["code"]] = description.get("idempotent") is True
+            self._catalogued[target] = time.monotonic()
+        return self.idempotent.get(call.code, False)
 
     def bound(self, ctx: Context) -> BoundClient:
         return BoundClient(self, ctx)
@@ -250,7 +276,7 @@ class BoundClient:
         code: str,
         params: Any = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        timeout: float | None = None,
         idempotent: bool | None = None,
         meta: Mapping[str, str] | None = None,
     ) -> Any:
@@ -280,7 +306,7 @@ class _Path:
         self,
         params: Any = None,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - a per-call budget the client enforces itself
+        timeout: float | None = None,
         idempotent: bool | None = None,
     ) -> Any:
         return await self._client.call(self._code, params, timeout=timeout, idempotent=idempotent, ctx=self._ctx)

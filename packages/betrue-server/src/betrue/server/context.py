@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import re
 import time
 from collections.abc import Mapping
@@ -28,7 +28,8 @@ _ZERO_TRACE = "0" * 32
 
 def new_trace_id() -> str:
     """A fresh trace id: 32 lower-case hex digits, the W3C trace-context format."""
-    return os.urandom(16).hex()
+    # Unique, not secret (OpenTelemetry's SDK draws its ids the same way); far cheaper than os.urandom's syscall.
+    return f"{random.getrandbits(128):032x}"
 
 
 def trace_id_from(meta: Mapping[str, str]) -> str:

@@ -80,6 +80,8 @@ def declared_events(app: Application) -> list[EventDeclaration]:
             other = found.get(name)
             if other is not None and (other.schema, other.to) != (declaration.schema, declaration.to):
                 where = other.group or "the app"
-                raise ValueError(f"event {name!r} is declared differently by {where} and {declaration.group or 'the app'}")
+                raise ValueError(
+                    f"event {name!r} is declared differently by {where} and {declaration.group or 'the app'}"
+                )
             found.setdefault(name, declaration)
     return [found[name] for name in sorted(found)]

@@ -27,7 +27,12 @@ class Event:
     meta: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.name, "data": self.data, "to": dict(self.to) if self.to else None, "meta": dict(self.meta)}
+        return {
+            "event": self.name,
+            "data": self.data,
+            "to": dict(self.to) if self.to else None,
+            "meta": dict(self.meta),
+        }
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> Event:

@@ -9,6 +9,7 @@ queue keeps jobs only while the process lives (PostgreSQL and JetStream queues k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import os
@@ -143,10 +144,8 @@ class MemoryJobQueue(JobQueue):
             else:
                 wait = None
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait)
-            except TimeoutError:
-                pass
 
     async def _work(self) -> None:
         assert self._app is not None
@@ -173,7 +172,9 @@ class MemoryJobQueue(JobQueue):
             return
         job.last_error = f"{response.status}: {response.error.message}"
         if response.code < 500 or job.attempt >= job.max_attempts:
-            logger.error("job {} ({}) failed for good after {} attempts: {}", job.id, job.code, job.attempt, job.last_error)
+            logger.error(
+                "job {} ({}) failed for good after {} attempts: {}", job.id, job.code, job.attempt, job.last_error
+            )
             self.dead.append(job)
             self._forget(job)
             return

@@ -66,9 +66,16 @@ def _iso_now(now: float) -> str:
 
 
 def _write(line: dict[str, Any]) -> None:
-    stream = _settings.stream or sys.stderr.buffer
+    data = orjson.dumps(line, default=str) + b"\n"
     try:
-        stream.write(orjson.dumps(line, default=str) + b"\n")
+        stream = _settings.stream
+        if stream is None:  # stderr as it is now: a test runner may have swapped it since setup
+            stream = getattr(sys.stderr, "buffer", None)
+            if stream is None:
+                sys.stderr.write(data.decode())
+                sys.stderr.flush()
+                return
+        stream.write(data)
         stream.flush()
     except (OSError, ValueError):  # a closed or broken log stream must never fail a call
         pass

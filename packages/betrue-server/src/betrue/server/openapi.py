@@ -122,7 +122,9 @@ def _operation(
         "description": description,
         "requestBody": {
             "required": command.input is not None,
-            "content": {"application/json": {"schema": input_schema if input_schema is not None else {"type": "object"}}},
+            "content": {
+                "application/json": {"schema": input_schema if input_schema is not None else {"type": "object"}}
+            },
         },
         "responses": {
             "200": {
@@ -183,7 +185,7 @@ def openapi_document(
     has_auth_service = "auth" in app.container.specs
     secured = has_auth_service or any(needs_auth(command) for command in commands)
     schemes = dict(security_schemes or {"bearerAuth": BEARER_SCHEME}) if secured else {}
-    requirement = [{name: []} for name in schemes]
+    requirement: list[dict[str, list[str]]] = [{name: []} for name in schemes]
     components = SchemaComponents()
     components.register("ErrorEnvelope", ERROR_ENVELOPE)
     prefix = "/" + api_prefix.strip("/") if api_prefix.strip("/") else ""

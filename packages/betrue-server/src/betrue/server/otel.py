@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from betrue.server.telemetry import TelemetryConfig
 
-__all__ = ["ROOT_TRACE_ID", "meter_provider", "tracer_provider"]
+__all__ = ["ROOT_TRACE_ID", "meter_provider", "prometheus_registry", "prometheus_text", "tracer_provider"]
 
 ROOT_TRACE_ID: contextvars.ContextVar[int] = contextvars.ContextVar("betrue_root_trace_id", default=0)
 """Set around the start of a root span: the trace id the call already has (logs, ``x-trace-id``)."""
@@ -51,7 +51,7 @@ def tracer_provider(config: TelemetryConfig, service_name: str) -> TracerProvide
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
             raise _require("otel", "OTEL_TRACES_EXPORTER=otlp") from None
-        exporter = OTLPSpanExporter(**_endpoint(config, "traces"))
+        exporter = OTLPSpanExporter(endpoint=_endpoint(config, "traces"))
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}), id_generator=CallTraceIds())
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
@@ -86,7 +86,7 @@ def meter_provider(config: TelemetryConfig, service_name: str, *, prometheus: An
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
             except ImportError:
                 raise _require("otel", "OTEL_METRICS_EXPORTER=otlp") from None
-            exporter = OTLPMetricExporter(**_endpoint(config, "metrics"))
+            exporter = OTLPMetricExporter(endpoint=_endpoint(config, "metrics"))
         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=config.metric_interval))
     return MeterProvider(metric_readers=readers, resource=Resource.create({"service.name": service_name}))
 
@@ -107,9 +107,9 @@ def prometheus_text(registry: Any) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-def _endpoint(config: TelemetryConfig, signal: str) -> dict[str, str]:
-    # The exporters read OTEL_EXPORTER_OTLP_* from os.environ themselves; an endpoint from the app's own
-    # environment (or .env file) is passed on explicitly, with the signal's path as the spec says.
+def _endpoint(config: TelemetryConfig, signal: str) -> str | None:
+    # The exporters read OTEL_EXPORTER_OTLP_* from os.environ themselves (None); an endpoint from the app's
+    # own environment (or .env file) is passed on explicitly, with the signal's path as the spec says.
     if config.otlp_endpoint and not os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"):
-        return {"endpoint": f"{config.otlp_endpoint.rstrip('/')}/v1/{signal}"}
-    return {}
+        return f"{config.otlp_endpoint.rstrip('/')}/v1/{signal}"
+    return None

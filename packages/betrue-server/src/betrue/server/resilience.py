@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from betrue.server.calls import Call, Envelope, Send, failed
 from betrue.server.errors import GatewayTimeout, ServiceUnavailable, TooManyRequests
 
-__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "parse_policies", "retry", "timeout"]
+__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "Retry", "parse_policies", "timeout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,21 +104,39 @@ async def timeout(call: Call, send: Send) -> Envelope:
         return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=_why(call, "timeout")))
 
 
-async def retry(call: Call, send: Send) -> Envelope:
-    """Try idempotent commands again after 502/503/504, with exponential backoff and full jitter."""
-    envelope = await send(call)
-    if not call.idempotent:
-        return envelope
-    policy = call.policy
-    for attempt in range(policy.retries):
-        if not failed(envelope) or _reason(envelope) in {"circuit_open", "timeout"}:
-            return envelope
-        delay = random.uniform(0, min(policy.backoff_max, policy.backoff * 2**attempt))
-        if call.deadline is not None and time.time() + delay >= call.deadline:
-            return envelope
-        await asyncio.sleep(delay)
+class Retry:
+    """Try idempotent commands again after 502/503/504, with exponential backoff and full jitter; a middleware.
+
+    ``learn(call)`` answers whether a command the caller knows nothing about is idempotent (the client
+    asks the target's ``_app/commands``); it runs only after a failure, never on the way of a success.
+    """
+
+    def __init__(self, learn: Callable[[Call], Awaitable[bool]] | None = None) -> None:
+        self.learn = learn
+
+    async def __call__(self, call: Call, send: Send) -> Envelope:
         envelope = await send(call)
-    return envelope
+        policy = call.policy
+        if policy.retries <= 0 or not self._retryable(envelope):
+            return envelope
+        if call.idempotent is None:
+            call.idempotent = await self.learn(call) if self.learn is not None else False
+        if not call.idempotent:
+            return envelope
+        for attempt in range(policy.retries):
+            delay = random.uniform(0, min(policy.backoff_max, policy.backoff * 2**attempt))
+            if call.deadline is not None and time.time() + delay >= call.deadline:
+                return envelope
+            await asyncio.sleep(delay)
+            envelope = await send(call)
+            if not self._retryable(envelope):
+                return envelope
+        return envelope
+
+    @staticmethod
+    def _retryable(envelope: Envelope) -> bool:
+        # An open breaker or a spent deadline will not be different a moment later.
+        return failed(envelope) and _reason(envelope) not in {"circuit_open", "timeout"}
 
 
 class CircuitBreaker:

@@ -88,7 +88,7 @@ class SchemaComponents:
                 mine.add(names[pair])
         for pair, chosen in names.items():
             self.schemas[chosen] = rewritten[pair]
-        body = _rewrite(body, renames)
+        body = dict(_rewrite(body, renames))
         if "#" in renames:
             self.schemas[renames["#"].removeprefix(self.prefix)] = body
             return {"$ref": renames["#"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, Literal
 
 from loguru import logger
@@ -146,5 +147,11 @@ class Telemetry:
 
     async def stop(self) -> None:
         for provider in reversed(self._owned):
-            provider.shutdown()  # flushes what is batched
+            # Shutting down flushes what is batched, with blocking I/O: off the loop, which may be serving
+            # the very collector the spans go to.
+            await asyncio.to_thread(provider.shutdown)
+            if provider is self.tracer_provider:
+                self.tracer_provider = None
+            if provider is self.meter_provider:
+                self.meter_provider = self.prometheus_registry = None
         self._owned.clear()

@@ -2,15 +2,18 @@
 
 W3C ``traceparent`` comes in through the call's meta (HTTP headers, WS message meta) and goes out
 with every client call, through the global propagator (``OTEL_PROPAGATORS``; W3C trace context and
-baggage by default). Without an SDK the API's no-op spans cost well under a microsecond a call.
+baggage by default). Without an SDK no span is started at all: the stages see the API's no-op tracer and
+step aside, passing the caller's trace headers on unchanged so that a traced app further down still joins
+the trace (the API's own no-op spans cost several microseconds a call; stepping aside, a fraction of one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace import NoOpTracer, ProxyTracer, SpanKind, StatusCode, Tracer
 
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
 from betrue.server.errors import BetrueError
@@ -21,9 +24,21 @@ from betrue.server.types import CallNext, Middleware
 if TYPE_CHECKING:
     from betrue.server.context import Context
 
-__all__ = ["client_span", "server_span", "span_ids"]
+__all__ = ["client_span", "noop", "server_span", "span_ids"]
 
 _HEX = frozenset("0123456789abcdef")
+
+
+def noop(tracer: Tracer) -> Callable[[], bool]:
+    """A cheap test, made once per tracer: True while its spans would be no-ops (no SDK installed yet).
+
+    A proxy tracer turns real when a global provider is set later, so it is asked again on every call.
+    """
+    if isinstance(tracer, NoOpTracer):
+        return lambda: True
+    if isinstance(tracer, ProxyTracer):
+        return lambda: isinstance(tracer._tracer, NoOpTracer)
+    return lambda: False
 
 
 def span_ids(span: trace.Span) -> tuple[str, str] | None:
@@ -43,8 +58,11 @@ def server_span(tracer: Tracer) -> Middleware:
         >>> stage = server_span(trace.get_tracer("demo"))  # the app installs it (pipeline stage 3)
     """
     fields = frozenset(propagate.get_global_textmap().fields)
+    is_noop = noop(tracer)
 
     async def trace_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
+        if is_noop():
+            return await call_next(ctx, params)
         meta = ctx.meta
         parent = propagate.extract(meta) if meta and not fields.isdisjoint(meta) else None
         token = None
@@ -87,10 +105,28 @@ def client_span(tracer: Tracer) -> ClientMiddleware:
         >>> stage = client_span(trace.get_tracer("demo"))  # the client installs it (outermost)
     """
 
+    fields = tuple(propagate.get_global_textmap().fields)
+    is_noop = noop(tracer)
+
     async def trace_client(call: Call, send: Send) -> Envelope:
-        with tracer.start_as_current_span(
-            call.code, kind=SpanKind.CLIENT, record_exception=False, set_status_on_exception=False
-        ) as span:
+        if is_noop():
+            if call.ctx is not None:  # what injecting the caller's (non-recording) context would write
+                incoming = call.ctx.meta
+                for name in fields:
+                    value = incoming.get(name)
+                    if value is not None:
+                        call.meta.setdefault(name, value)
+            return await send(call)
+        token = None
+        trace_id = call.meta.get("x-trace-id", "")
+        if call.ctx is None and len(trace_id) == 32 and _HEX.issuperset(trace_id):
+            token = ROOT_TRACE_ID.set(int(trace_id, 16))  # a call from outside a command: its span keeps that id
+        try:
+            span = tracer.start_span(call.code, kind=SpanKind.CLIENT)
+        finally:
+            if token is not None:
+                ROOT_TRACE_ID.reset(token)
+        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             propagate.inject(call.meta)
             recording = span.is_recording()
             if recording:

@@ -103,11 +103,11 @@ def parse_range(header: str, size: int) -> ByteRange | Literal[False] | None:
             return False
         return max(0, size - length), size - 1
     first = _number(first_text)
-    last = _number(last_text) if last_text else size - 1
-    if last < first:
-        return None
+    if last_text and _number(last_text) < first:
+        return None  # syntactically invalid: ignored, as RFC 9110 says
     if first >= size:
         return False
+    last = _number(last_text) if last_text else size - 1
     return first, min(last, size - 1)
 
 

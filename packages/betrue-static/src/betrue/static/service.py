@@ -77,9 +77,12 @@ class StaticService(Service):
 
     def load_options(self) -> LoadOptions:
         config = self.config
-        values = config_values(
-            {"static": config, **{name: _config_of(dep) for name, dep in self.services.items() if _config_of(dep)}}
-        )
+        configs = {name: found for name, dep in self.services.items() if (found := _config_of(dep)) is not None}
+        values = config_values({"static": config, **configs})
+
+        def lookup(name: str, default: Any = None) -> Any:
+            return values.get(name, default)
+
         return LoadOptions(
             name=self.label,
             prefix=config.prefix,
@@ -93,7 +96,7 @@ class StaticService(Service):
                 gzip_level=config.gzip_level,
                 brotli_quality=config.brotli_quality,
             ),
-            config=lambda name, default=None: values.get(name, default),
+            config=lookup,
         )
 
     async def start(self) -> StaticService:
@@ -149,7 +152,9 @@ class StaticService(Service):
         await self.reload()
 
     def _log(self, assets: list[Asset]) -> None:
-        rows = [(asset.key, asset.size, [(name, len(v.body)) for name, v in asset.variants.items()]) for asset in assets]
+        rows = [
+            (asset.key, asset.size, [(name, len(v.body)) for name, v in asset.variants.items()]) for asset in assets
+        ]
         lines = report_lines(self.label, self.files.prefix, str(self.config.root), rows)
         log = logger.bind(service=self.label)
         log.info(lines[0])

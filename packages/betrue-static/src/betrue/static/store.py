@@ -96,6 +96,10 @@ class StaticFiles:
             asset = self.lookup(raw_path)
             if asset is None:
                 return web.Response(status=404, text="404: Not Found")
+        return self.respond(request, asset)
+
+    def respond(self, request: web.Request, asset: Asset) -> web.StreamResponse:
+        """The response for ``asset``: the accepted encoding, 304, 206/416, or the prebuilt 200."""
         headers = request.headers
         variant = asset.identity
         if asset.variants:

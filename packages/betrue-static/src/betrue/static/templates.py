@@ -93,7 +93,7 @@ class _Renderer:
         """The prefix joined with ``path`` (percent-encoded where needed)."""
         return self.prefix + quote(path.lstrip("/"), safe="/:@!$&'()*+,;=-._~?#")
 
-    def file(self, path: str, hash: bool = False) -> str:  # noqa: A002 - the name templates use
+    def file(self, path: str, hash: bool = False) -> str:
         """``url(path)`` plus ``?v=`` the file's mtime (or the start of its content hash)."""
         served = self.served.get(file_key(path, self.case))
         if served is None:

@@ -32,16 +32,28 @@ class WsConfig(Config):
 
     path: str = env("WS_PATH", "/ws", description="URL path of the WebSocket endpoint", pattern=r"^/")
     max_message: int = env(
-        "WS_MAX_MESSAGE", 1024 * 1024, description="Largest frame a client may send (bytes); a larger one closes with 1009", ge=1
+        "WS_MAX_MESSAGE",
+        1024 * 1024,
+        description="Largest frame a client may send (bytes); a larger one closes with 1009",
+        ge=1,
     )
     heartbeat: float = env(
-        "WS_HEARTBEAT", 20.0, description="Seconds of silence before a ping; no pong within half of it closes (0: off)", ge=0
+        "WS_HEARTBEAT",
+        20.0,
+        description="Seconds of silence before a ping; no pong within half of it closes (0: off)",
+        ge=0,
     )
     send_queue: int = env(
-        "WS_SEND_QUEUE", 1024, description="Frames queued per connection; a client that lets it fill is closed (1008)", ge=1
+        "WS_SEND_QUEUE",
+        1024,
+        description="Frames queued per connection; a client that lets it fill is closed (1008)",
+        ge=1,
     )
     send_timeout: float = env(
-        "WS_SEND_TIMEOUT", 10.0, description="Seconds a write may wait for a client that stopped reading before it is closed (1008)", ge=0.001
+        "WS_SEND_TIMEOUT",
+        10.0,
+        description="Seconds a write may wait for a client that stopped reading before it is closed (1008)",
+        ge=0.001,
     )
     max_inflight: int = env(
         "WS_MAX_INFLIGHT", 128, description="Calls running at once per connection; more are answered 429", ge=1
@@ -49,10 +61,14 @@ class WsConfig(Config):
     origins: list[str] = env(
         "WS_ORIGINS",
         [],
-        description="Web page origins allowed besides the endpoint's own (https://app.example.com, https://*.example.com, *)",
+        description="Web page origins allowed besides the endpoint's own: https://app.example.com, "
+        "https://*.example.com (subdomains) or * (any)",
     )
     close_timeout: float = env(
-        "WS_CLOSE_TIMEOUT", 3.0, description="Seconds to flush and finish the close handshake before dropping the socket", ge=0.001
+        "WS_CLOSE_TIMEOUT",
+        3.0,
+        description="Seconds to flush and finish the close handshake before dropping the socket",
+        ge=0.001,
     )
     compress: bool = env("WS_COMPRESS", False, description="Offer permessage-deflate to clients that ask for it")
 

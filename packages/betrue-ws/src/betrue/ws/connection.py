@@ -80,6 +80,11 @@ class Connection:
     # -- attributes -------------------------------------------------------------------------
 
     @property
+    def transport(self) -> asyncio.Transport | None:
+        """The socket's transport (``get_extra_info("peername")``…)."""
+        return self._transport
+
+    @property
     def attributes(self) -> Mapping[str, Any]:
         """A read-only live view: ``connection`` (the id), ``rooms`` once joined, and whatever ``set`` stored."""
         return MappingProxyType(self._attributes)
@@ -252,4 +257,3 @@ def _checked(key: str, value: Any) -> Any:
         if all(isinstance(item, _SCALARS) for item in items):
             return items
     raise TypeError(f"attribute {key!r}: use a string, number, boolean or a collection of them, not {value!r}")
-

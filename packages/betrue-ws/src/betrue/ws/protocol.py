@@ -6,7 +6,6 @@ the envelope every transport speaks plus the call's ``"id"``; a push is ``{"even
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -25,7 +24,6 @@ __all__ = [
     "error_frame",
     "parse_call",
     "push_frame",
-    "trace_id_of",
 ]
 
 CLOSE_NORMAL = 1000
@@ -40,7 +38,6 @@ CallId: TypeAlias = int | str
 """What a client numbers its calls with; answered back unchanged."""
 
 _MAX_ID_LENGTH = 128
-_MAX_TRACE_ID_LENGTH = 64
 _SAFE_INTEGER = 2**53 - 1  # the largest integer a JavaScript client can hold exactly
 
 
@@ -111,17 +108,6 @@ def error_frame(error: BetrueError, call_id: CallId | None, trace_id: str) -> by
 def push_frame(event: str, data: Any) -> bytes:
     """A server push, encoded once and shared by every receiving connection."""
     return encode_json({"event": event, "data": data})
-
-
-def trace_id_of(meta: Mapping[str, str]) -> str:
-    """The call's trace id: ``x-trace-id``, else the trace of a W3C ``traceparent``, else a new one."""
-    given = meta.get("x-trace-id")
-    if given and len(given) <= _MAX_TRACE_ID_LENGTH and given.isprintable():
-        return given
-    parent = meta.get("traceparent")
-    if parent and len(parent) >= 55 and parent[2] == "-" and parent[35] == "-":
-        return parent[3:35]
-    return os.urandom(16).hex()
 
 
 def _valid_id(value: Any) -> bool:

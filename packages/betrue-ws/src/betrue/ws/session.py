@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -17,8 +17,10 @@ from betrue.server import (
     Response,
     TooManyRequests,
     UnsupportedMediaType,
+    new_trace_id,
+    trace_id_from,
 )
-from betrue.ws.protocol import BadFrame, Call, CallId, answer_frame, error_frame, parse_call, trace_id_of
+from betrue.ws.protocol import BadFrame, Call, CallId, answer_frame, error_frame, parse_call
 
 if TYPE_CHECKING:
     from betrue.server import Application
@@ -79,17 +81,20 @@ class Session:
             return
         task = asyncio.get_running_loop().create_task(self._call(call))
         self.calls[call.id] = task
-        task.add_done_callback(lambda _, call_id=call.id: self.calls.pop(call_id, None))
+        task.add_done_callback(functools.partial(self._finished, call.id))
+
+    def _finished(self, call_id: CallId, _: asyncio.Task[None]) -> None:
+        self.calls.pop(call_id, None)
 
     def reject(self, error: BetrueError, call_id: CallId | None) -> None:
         """Answer a frame that is not a runnable call; the connection stays open."""
-        trace_id = os.urandom(16).hex()
+        trace_id = new_trace_id()
         self._log.bind(trace_id=trace_id).info("WebSocket frame refused: {} {}", error.status, error.message)
         self.connection.push(error_frame(error, call_id, trace_id))
 
     async def _call(self, call: Call) -> None:
         connection = self.connection
-        trace_id = trace_id_of(call.meta)
+        trace_id = trace_id_from(call.meta)
         meta = {**self.base_meta, **call.meta} if self.base_meta else call.meta
         response = await self.app.handle(
             call.command,

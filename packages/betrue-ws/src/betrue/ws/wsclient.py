@@ -44,8 +44,9 @@ class WsClient:
         self.max_message = max_message
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         """Pushes as they arrive: ``{"event": name, "data": ...}``."""
-        self.refused: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        """Error answers to frames without a readable id (malformed frames)."""
+        self.unmatched: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        """Answers no call of this client waits for: errors about malformed frames (``id`` null), replies to
+        frames sent with ``send_raw``."""
         self._session = session
         self._own_session = session is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -153,8 +154,8 @@ class WsClient:
                 future = self._pending.get(body.get("id"))
                 if future is not None and not future.done():
                     future.set_result(body)
-                elif body.get("id") is None:
-                    self.refused.put_nowait(body)
+                else:
+                    self.unmatched.put_nowait(body)
         finally:
             lost = ServiceUnavailable("connection closed", details={"close_code": ws.close_code})
             for future in self._pending.values():

@@ -140,9 +140,7 @@ class HttpProtocol(web.RequestHandler):
 class ListeningSite(web.BaseSite):
     """A TCP site whose connections use ``HttpProtocol`` (aiohttp's TCPSite always uses its own)."""
 
-    def __init__(
-        self, runner: web.BaseRunner, host: str, port: int, *, header_timeout: float, **protocol: Any
-    ) -> None:
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, header_timeout: float, **protocol: Any) -> None:
         super().__init__(runner)
         self.host = host
         self.requested_port = port

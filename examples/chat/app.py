@@ -1,0 +1,55 @@
+"""The chat as one process: ``betrue run examples.chat.app:app`` (what ``make run`` does).
+
+Page at ``/``, commands at ``POST /api/<code>``, WebSocket at ``/ws``, API docs at ``/docs/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from betrue.server import Adapter, Application
+from betrue.static import DocsService, StaticService
+from betrue.ws import CLIENT_DIR, WsAdapter
+from examples.chat.commands import chat, user
+from examples.chat.presence import Presence
+from examples.chat.store import MemoryChatStore
+
+__all__ = ["app", "create_app"]
+
+STATIC_ROOT = Path(__file__).with_name("static")
+
+
+class Banner(Adapter):
+    """Prints where the chat is once the server listens (adapters serve in the order they were added)."""
+
+    name = "banner"
+    deps = ("http",)
+
+    async def serve(self, app: Application) -> None:
+        print(f"chat: open {self.services['http'].url}/ in a browser", flush=True)
+
+
+def create_app(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
+    """Build the chat application; tests pass ``environ={"HTTP_PORT": "0"}``."""
+    application = Application("chat", groups=[user, chat], environ=environ, env_file=env_file)
+    application.add_service(MemoryChatStore, name="chat_store")
+    application.add_service(Presence)
+    application.add_service(WsAdapter)
+    application.add_service(
+        StaticService,
+        deps={"http": "http", "app": "app", "ws": "ws"},  # the page reads WS_PATH through config()
+        config={"root": str(STATIC_ROOT)},
+    )
+    application.add_service(
+        StaticService,
+        name="ws_client",
+        context="WS_CLIENT",
+        config={"root": str(CLIENT_DIR), "prefix": "/betrue-ws/", "log_files": False},
+    )
+    application.add_service(DocsService)  # /docs/: Swagger UI, openapi.json, asyncapi.json
+    application.add_service(Banner)
+    return application
+
+
+app = create_app()

@@ -1,0 +1,187 @@
+"""The chat's commands (``user/login``, ``chat/rooms``, ``chat/join``, ``chat/leave``, ``chat/send``,
+``chat/history``) and its events (``chat.message``, ``chat.presence``, ``chat.room``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from betrue.server import Conflict, Context, Forbidden, Group, Identity, Unauthorized, ValidationError, declare_event
+from examples.chat.presence import Presence
+from examples.chat.store import ChatStore
+
+__all__ = ["chat", "user"]
+
+user = Group("user", description="Who you are: a name for now (real authentication comes later)")
+chat = Group("chat", description="Rooms, messages and who is online")
+
+ROOM = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$", "description": "Room name: a-z, 0-9 and -"}
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$", "description": "Display name"}
+MESSAGE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "room": {"type": "string"},
+        "user": {"type": "string"},
+        "text": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["id", "room", "user", "text", "at"],
+}
+USERS = {"type": "array", "items": {"type": "string"}}
+PRESENCE = {
+    "type": "object",
+    "properties": {
+        "room": {"type": "string"},
+        "user": {"type": "string", "description": "Who came or went"},
+        "online": {"type": "boolean", "description": "True when they came"},
+        "users": USERS,
+    },
+    "required": ["room", "user", "online", "users"],
+}
+
+declare_event(chat, "chat.message", schema=MESSAGE, description="A message posted to a room", to=["room"])
+declare_event(chat, "chat.presence", schema=PRESENCE, description="Someone entered or left a room", to=["room"])
+declare_event(
+    chat,
+    "chat.room",
+    schema={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+    description="A room was created",
+)
+
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def current_user(ctx: Context) -> str:
+    """The caller's name: the identity its connection logged in with."""
+    if ctx.identity is None:
+        raise Unauthorized("Log in first (user/login)")
+    return ctx.identity.subject
+
+
+def _connection(ctx: Context) -> Any:
+    if ctx.connection is None:
+        raise ValidationError("Rooms are joined over a WebSocket connection (/ws)")
+    return ctx.connection
+
+
+@user.command(
+    "login",
+    input=_object({"name": NAME}, ["name"]),
+    output=_object({"user": {"type": "string"}}, ["user"]),
+    errors=[Conflict],
+)
+async def login(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Take a name for this connection; its next calls are made as that user."""
+    name = params["name"].strip()
+    connection = ctx.connection
+    if connection is not None:
+        if connection.user not in (None, name):
+            raise Conflict(f"This connection is logged in as {connection.user}", details={"user": connection.user})
+        connection.identify(Identity(name))
+    return {"user": name}
+
+
+@chat.command(
+    "rooms",
+    input=_object({}, []),
+    output=_object(
+        {"rooms": {"type": "array", "items": _object({"name": {"type": "string"}, "online": {"type": "integer"}}, [])}},
+        ["rooms"],
+    ),
+)
+async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Every room with how many people are in it."""
+    store: ChatStore = await ctx.service("chat_store")
+    counts = (await ctx.service("presence")).counts()
+    return {"rooms": [{"name": name, "online": counts.get(name, 0)} for name in await store.rooms()]}
+
+
+@chat.command(
+    "join",
+    input=_object({"room": ROOM}, ["room"]),
+    output=_object({"room": {"type": "string"}, "users": USERS}, ["room", "users"]),
+    errors=[Unauthorized, ValidationError],
+)
+async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Enter a room (created when new): its messages and presence changes are pushed to you."""
+    name, room = current_user(ctx), params["room"]
+    connection = _connection(ctx)
+    store: ChatStore = await ctx.service("chat_store")
+    presence: Presence = await ctx.service("presence")
+    if await store.add_room(room):
+        await ctx.emit("chat.room", {"name": room})
+    connection.join(room)
+    if presence.join(room, name, connection.id):
+        await ctx.emit("chat.presence", _presence(presence, room, name, online=True), to={"room": room})
+    return {"room": room, "users": presence.users(room)}
+
+
+@chat.command(
+    "leave",
+    input=_object({"room": ROOM}, ["room"]),
+    output=_object({"room": {"type": "string"}}, ["room"]),
+    errors=[ValidationError],
+)
+async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Leave a room: no more of its pushes."""
+    room = params["room"]
+    connection = _connection(ctx)
+    presence: Presence = await ctx.service("presence")
+    connection.leave(room)
+    gone = presence.leave(room, connection.id)
+    if gone is not None:
+        await ctx.emit("chat.presence", _presence(presence, room, gone, online=False), to={"room": room})
+    return {"room": room}
+
+
+@chat.command(
+    "send",
+    input=_object({"room": ROOM, "text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["room", "text"]),
+    output=MESSAGE,
+    errors=[Unauthorized, Forbidden],
+)
+async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Post a message to a room you joined; everyone in it gets ``chat.message``."""
+    name, room = current_user(ctx), params["room"]
+    if ctx.connection is not None and room not in ctx.connection.rooms:
+        raise Forbidden(f"Join {room} before writing to it", details={"room": room})
+    text = params["text"].strip()
+    if not text:
+        raise ValidationError("Empty message", details={"field": "text"})
+    store: ChatStore = await ctx.service("chat_store")
+    message = await store.add_message(room, name, text)
+    await ctx.emit("chat.message", message, to={"room": room})
+    return message
+
+
+@chat.command(
+    "history",
+    input=_object(
+        {
+            "room": ROOM,
+            "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+            "before": {"type": "integer", "description": "Only messages older than this id"},
+        },
+        ["room"],
+    ),
+    output=_object({"room": {"type": "string"}, "messages": {"type": "array", "items": MESSAGE}}, ["room", "messages"]),
+)
+async def history(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The last messages of a room, oldest first."""
+    store: ChatStore = await ctx.service("chat_store")
+    messages = await store.history(params["room"], limit=params.get("limit", 50), before=params.get("before"))
+    return {"room": params["room"], "messages": messages}
+
+
+@chat.on("_ws.disconnected")
+async def gone(data: dict[str, Any], ctx: Context) -> None:
+    """A closed tab leaves its rooms: tell who is still there."""
+    presence: Presence = await ctx.service("presence")
+    for room, name in presence.drop(data["connection"]):
+        await ctx.emit("chat.presence", _presence(presence, room, name, online=False), to={"room": room})
+
+
+def _presence(presence: Presence, room: str, name: str, *, online: bool) -> dict[str, Any]:
+    return {"room": room, "user": name, "online": online, "users": presence.users(room)}

@@ -1,0 +1,1 @@
+"""A tiny betrue app: one service, two commands (``betrue run examples.hello.app:app``)."""

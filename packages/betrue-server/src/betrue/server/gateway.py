@@ -1,0 +1,267 @@
+"""The gateway: serve other apps' commands as this app's own, listed in code or discovered from upstreams."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from pydantic import field_validator
+
+from betrue.config import Config, env
+from betrue.server.errors import ServiceUnavailable, error_from_envelope
+from betrue.server.proxying import describe_upstream, proxy_command
+from betrue.server.transports.base import Transport
+
+if TYPE_CHECKING:
+    from betrue.server.application import Application
+
+__all__ = ["Gateway", "GatewayConfig", "Upstream", "parse_upstreams", "proxy"]
+
+
+def parse_upstreams(text: str) -> list[tuple[str, str]]:
+    """``[group=]url`` items split by commas, as (group, url); no group (``*``) means every group it has.
+
+    Example:
+        >>> parse_upstreams("game=http://127.0.0.1:3001, http://127.0.0.1:3002")
+        [('game', 'http://127.0.0.1:3001'), ('*', 'http://127.0.0.1:3002')]
+    """
+    found: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        group, _, url = item.partition("=") if "=" in item.split("://", 1)[0] else ("*", "", item)
+        group, url = group.strip(), url.strip().rstrip("/")
+        if "://" not in url or not group:
+            raise ValueError(f"{item!r}: expected a URL or group=URL (http://host:port)")
+        found.append((group, url))
+    return found
+
+
+class GatewayConfig(Config):
+    """Gateway: the upstream apps whose commands this app serves as its own."""
+
+    upstreams: str = env(
+        "GATEWAY_UPSTREAMS",
+        "",
+        description="Upstream apps: a URL serves every group the app has, group=URL only that group",
+        example="game=http://127.0.0.1:3001,chat=http://127.0.0.1:3002",
+    )
+    interval: float = env(
+        "GATEWAY_DISCOVERY_INTERVAL", 30.0, description="Seconds between readings of every upstream's commands", ge=0
+    )
+    retry_interval: float = env(
+        "GATEWAY_RETRY_INTERVAL", 1.0, description="Seconds between tries to reach an upstream that is down", ge=0.01
+    )
+    timeout: float = env(
+        "GATEWAY_DISCOVERY_TIMEOUT", 2.0, description="Seconds an upstream has to list its commands", ge=0.01
+    )
+
+    @field_validator("upstreams")
+    @classmethod
+    def _check_upstreams(cls, value: str) -> str:
+        parse_upstreams(value)
+        return value
+
+
+@dataclass(slots=True)
+class Upstream:
+    """One upstream app: where it is, which of its groups (``*``: all) and commands (None: all) to serve."""
+
+    target: str | Transport
+    groups: set[str] = field(default_factory=set)
+    names: dict[str, set[str] | None] = field(default_factory=dict)
+    up: bool = False
+    tried: bool = False
+    known_groups: set[str] = field(default_factory=set)
+    next_try: float = 0.0
+    discovering: asyncio.Future[bool] | None = None
+
+    def wants(self, code: str) -> bool:
+        group, _, name = code.partition("/")
+        if code.startswith("_"):
+            return False
+        listed = self.names.get(group, self.names.get("*"))
+        return (group in self.groups or "*" in self.groups) and (listed is None or name in listed)
+
+    @property
+    def key(self) -> str:
+        return self.target if isinstance(self.target, str) else self.target.target
+
+
+class Gateway:
+    """Serves the commands of upstream apps (``app.proxy(...)``, ``GATEWAY_UPSTREAMS``) as its own.
+
+    At start, then every ``GATEWAY_DISCOVERY_INTERVAL`` seconds, it reads each upstream's
+    ``_app/commands`` and registers their commands with their schemas: the gateway validates input
+    itself and its ``_app/commands`` and OpenAPI show them. An upstream that is down does not stop
+    the gateway; its known commands (listed in code, or seen before) answer 503 until it is back,
+    and so does any unknown command of a group routed to it.
+
+    Example:
+        >>> # app.proxy("game", ["load"], transport="http://127.0.0.1:3001")  # as in @be-true
+        >>> # app.proxy("chat", transport="http://127.0.0.1:3002")             # every chat/* command
+        >>> # app.proxy()   # only GATEWAY_UPSTREAMS=game=http://…,chat=http://…
+    """
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.config = GatewayConfig.from_dict({})
+        self.upstreams: dict[str, Upstream] = {}
+        self.owned: dict[str, str] = {}
+        """Code → upstream key of every command this gateway registered."""
+        self._task: asyncio.Task[None] | None = None
+
+    def declare(self, group: str, names: Sequence[str] | None, target: str | Transport) -> Upstream:
+        key = target if isinstance(target, str) else target.target
+        upstream = self.upstreams.setdefault(key.rstrip("/"), Upstream(target))
+        upstream.groups.add(group)
+        previous = upstream.names.get(group, set())
+        upstream.names[group] = None if names is None or previous is None else {*previous, *names}
+        for name in names or ():
+            self._register(upstream, {"code": f"{group}/{name}"})
+        return upstream
+
+    def configure(self, config: GatewayConfig, client: Any = None) -> Gateway:
+        """The DI factory of service ``gateway``."""
+        self.config = config
+        return self
+
+    async def start(self) -> Gateway:
+        for group, url in parse_upstreams(self.config.upstreams):
+            self.declare(group, None, url)
+        await asyncio.gather(*(self.discover(upstream) for upstream in self.upstreams.values()))
+        self.app.resolvers.append(self.resolve)
+        self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
+        return self
+
+    async def stop(self) -> None:
+        if self.resolve in self.app.resolvers:
+            self.app.resolvers.remove(self.resolve)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _transport(self, upstream: Upstream) -> Transport:
+        target = upstream.target
+        return self.app.client.transport(target) if isinstance(target, str) else target
+
+    async def discover(self, upstream: Upstream) -> bool:
+        """Read ``upstream``'s commands now and register what it serves; False when it is unreachable."""
+        if upstream.discovering is not None:
+            return await asyncio.shield(upstream.discovering)
+        upstream.discovering = asyncio.get_running_loop().create_future()
+        try:
+            found = await self._discover(upstream)
+            upstream.discovering.set_result(found)
+            return found
+        finally:
+            if not upstream.discovering.done():
+                upstream.discovering.set_result(False)
+            upstream.discovering = None
+
+    async def _discover(self, upstream: Upstream) -> bool:
+        transport = self._transport(upstream)
+        deadline = time.time() + self.config.timeout
+        try:
+            envelope = await transport.call("_app/commands", {}, {}, deadline)
+            if "error" in envelope:
+                raise error_from_envelope(dict(envelope))
+            listed = describe_upstream(envelope.get("result"))
+        except Exception as error:
+            upstream.next_try = time.monotonic() + self.config.retry_interval
+            if upstream.up or not upstream.tried:
+                logger.warning("upstream {} is down: {}", upstream.key, error)
+            upstream.up, upstream.tried = False, True
+            return False
+        if not upstream.up:
+            logger.info("upstream {} is up: {} commands", upstream.key, len(listed))
+        upstream.up, upstream.tried = True, True
+        upstream.known_groups = {description["code"].partition("/")[0] for description in listed}
+        self._sync(upstream, [description for description in listed if upstream.wants(description["code"])])
+        return True
+
+    def _sync(self, upstream: Upstream, listed: list[dict[str, Any]]) -> None:
+        wanted = {description["code"] for description in listed}
+        for description in listed:
+            self._register(upstream, description)
+            self.app.client.idempotent[description["code"]] = bool(description.get("idempotent"))
+        declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
+        for code, key in list(self.owned.items()):
+            if key == upstream.key and code not in wanted and code not in declared:
+                self.app.remove_command(code)
+                del self.owned[code]
+        for group in upstream.known_groups & upstream.groups | (
+            upstream.known_groups if "*" in upstream.groups else set()
+        ):
+            self.app.client.routes.setdefault(group, self._transport(upstream))
+
+    def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
+        code = description["code"]
+        owner = self.owned.get(code)
+        existing = self.app.commands.get(code)
+        if existing is not None and owner is None:
+            logger.warning("{} is a command of this app; upstream {} does not replace it", code, upstream.key)
+            return
+        if owner is not None and owner != upstream.key:
+            logger.warning("{} is served by upstream {} already; {} is ignored for it", code, owner, upstream.key)
+            return
+        command = proxy_command(description, upstream.target)
+        if existing is not None and existing.extra.get("upstream") == command.extra.get("upstream"):
+            return  # the same description as last time: keep the running pipeline
+        self.app.remove_command(code)
+        self.app.add_command(command)
+        self.owned[code] = upstream.key
+
+    async def resolve(self, code: str) -> bool:
+        """For ``Application.handle``: a code nobody serves yet; True once an upstream's discovery added it."""
+        group = code.partition("/")[0]
+        for upstream in self.upstreams.values():
+            serves = group in upstream.groups or group in upstream.known_groups
+            if not serves and not ("*" in upstream.groups and not upstream.known_groups):
+                continue
+            if not upstream.up and time.monotonic() >= upstream.next_try:
+                await self.discover(upstream)
+            if code in self.app.commands:
+                return True
+            if not upstream.up:
+                message = f"upstream {upstream.key} is down"
+                raise ServiceUnavailable(message, details={"reason": "upstream_down", "target": upstream.key})
+        return False
+
+    async def _rediscover(self) -> None:
+        last_full = time.monotonic()
+        while True:
+            await asyncio.sleep(self.config.retry_interval)
+            now = time.monotonic()
+            full = self.config.interval > 0 and now - last_full >= self.config.interval
+            if full:
+                last_full = now
+            due = [u for u in self.upstreams.values() if full or (not u.up and now >= u.next_try)]
+            await asyncio.gather(*(self.discover(upstream) for upstream in due))
+
+
+def proxy(
+    app: Application,
+    group: str = "*",
+    commands: Sequence[str] | None = None,
+    *,
+    transport: str | Transport | None = None,
+) -> Gateway:
+    """What ``Application.proxy`` does: declare an upstream, adding the ``gateway`` service on first use."""
+    gateway = app.gateway
+    if gateway is None:
+        gateway = app.gateway = Gateway(app)
+        app.add_service(
+            gateway, name="gateway", config_class=GatewayConfig, factory=gateway.configure, deps=("client",)
+        )
+    if transport is None:
+        if group != "*" or commands is not None:
+            raise ValueError(f"proxy({group!r}, ...) needs transport= (a URL or a Transport)")
+        return gateway  # upstreams from GATEWAY_UPSTREAMS only
+    if isinstance(transport, Transport) and group != "*":
+        app.client.route(group, transport)
+    gateway.declare(group, commands, transport)
+    return gateway

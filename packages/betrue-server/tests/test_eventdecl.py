@@ -1,0 +1,52 @@
+"""Declaring the events an app emits (betrue.server.eventdecl)."""
+
+from __future__ import annotations
+
+import pytest
+
+from betrue.server import Application, EventDeclaration, Group, declare_event, declared_events
+
+
+def test_declarations_of_the_app_and_its_groups_are_gathered_sorted() -> None:
+    chat = Group("chat")
+    declare_event(chat, "chat.message", schema={"type": "object"}, to=["room", "user"])
+    app = Application("x", groups=[chat], http=False)
+    declare_event(app, "app.ready")
+    events = declared_events(app)
+    assert [event.name for event in events] == ["app.ready", "chat.message"]
+    assert events[1] == EventDeclaration("chat.message", {"type": "object"}, "", ("room", "user"), "chat")
+
+
+def test_groups_not_included_are_not_documented() -> None:
+    other = Group("other")
+    declare_event(other, "other.thing")
+    assert declared_events(Application("x", http=False)) == []
+
+
+@pytest.mark.parametrize("name", ["chat.*", "chat.>", "", "chat..message", ".chat", "chat message"])
+def test_names_are_dot_separated_tokens_without_wildcards(name: str) -> None:
+    with pytest.raises(ValueError, match="dot-separated"):
+        declare_event(Group("g"), name)
+
+
+def test_declaring_twice_on_one_owner_is_an_error() -> None:
+    group = Group("g")
+    declare_event(group, "g.done")
+    with pytest.raises(ValueError, match="declared twice"):
+        declare_event(group, "g.done")
+
+
+def test_conflicting_declarations_in_two_places_are_an_error() -> None:
+    first, second = Group("a"), Group("b")
+    declare_event(first, "shared.event", schema={"type": "string"})
+    declare_event(second, "shared.event", schema={"type": "integer"})
+    app = Application("x", groups=[first, second], http=False)
+    with pytest.raises(ValueError, match="declared differently by a and b"):
+        declared_events(app)
+
+
+def test_the_same_declaration_in_two_places_is_fine() -> None:
+    first, second = Group("a"), Group("b")
+    declare_event(first, "shared.event", schema={"type": "string"})
+    declare_event(second, "shared.event", schema={"type": "string"})
+    assert len(declared_events(Application("x", groups=[first, second], http=False))) == 1

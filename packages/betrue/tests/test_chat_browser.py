@@ -1,0 +1,122 @@
+"""The chat in a real browser (headless Chromium through Playwright): two users, one room."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from betrue.server import Application
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def chat_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from examples.chat.app import create_app
+
+    app: Application = create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "WARNING"}, env_file=None)
+    await app.start()
+    try:
+        yield app.service("http").url + "/"
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> Any:
+    """A new browser context (a separate user) on the chat page, logged in as ``name``."""
+    from playwright.async_api import expect
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.on("pageerror", lambda error: problems.append(f"{name}: {error}"))
+    page.on("console", lambda message: message.type == "error" and problems.append(f"{name}: {message.text}"))
+    await page.goto(url)
+    await expect(page.get_by_test_id("login")).to_be_visible()
+    await page.get_by_test_id("login-name").fill(name)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("room-title")).to_have_text("#general")
+    await expect(page.get_by_test_id("me")).to_have_text(name)
+    return page
+
+
+async def test_two_users_chat_see_presence_change_and_history_survives_a_reload(browser: Any, chat_url: str) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=10_000)
+    problems: list[str] = []
+    ann = await _open_as(browser, chat_url, "ann", problems)
+    await expect(ann.get_by_test_id("status")).to_have_attribute("data-state", "open")
+    bob = await _open_as(browser, chat_url, "bob", problems)
+
+    users = ann.get_by_test_id("users").locator("li")
+    await expect(users).to_have_text(["ann", "bob"])  # bob came: ann sees it without reloading
+
+    await bob.get_by_test_id("text").fill("hello from bob")
+    await bob.get_by_test_id("send").click()
+    await expect(ann.get_by_test_id("messages").locator(".message .text")).to_have_text(["hello from bob"])
+    await expect(bob.get_by_test_id("text")).to_have_value("")
+
+    await bob.context.close()  # bob leaves by closing his tab
+    await expect(users).to_have_text(["ann"])
+
+    await ann.reload()  # history comes back; the tab still knows who it is
+    await expect(ann.get_by_test_id("me")).to_have_text("ann")
+    await expect(ann.get_by_test_id("messages").locator(".message .text")).to_have_text(["hello from bob"])
+    await expect(ann.get_by_test_id("messages").locator(".message .author")).to_have_text(["bob"])
+    await expect(users).to_have_text(["ann"])
+    await ann.context.close()
+    assert problems == []
+
+
+async def test_switching_rooms_moves_presence_and_messages(browser: Any, chat_url: str) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=10_000)
+    problems: list[str] = []
+    ann = await _open_as(browser, chat_url, "ann", problems)
+    bob = await _open_as(browser, chat_url, "bob", problems)
+    await expect(ann.get_by_test_id("users").locator("li")).to_have_text(["ann", "bob"])
+
+    await bob.get_by_test_id("room-random").click()
+    await expect(bob.get_by_test_id("room-title")).to_have_text("#random")
+    await expect(ann.get_by_test_id("users").locator("li")).to_have_text(["ann"])  # bob left general
+
+    await bob.get_by_test_id("text").fill("only in random")
+    await bob.get_by_test_id("send").click()
+    await expect(bob.get_by_test_id("messages").locator(".message .text")).to_have_text(["only in random"])
+    await expect(ann.get_by_test_id("messages").locator(".message")).to_have_count(0)
+    await ann.context.close()
+    await bob.context.close()
+    assert problems == []
