@@ -59,9 +59,8 @@ def game_app(runs: Counter[str], chat_url: str) -> Application:
 
 @asynccontextmanager
 async def upstreams(runs: Counter[str]) -> AsyncIterator[tuple[str, str]]:
-    async with TestApp(chat_app(runs), http=True) as chat:
-        async with TestApp(game_app(runs, chat.url), http=True) as game:
-            yield game.url, chat.url
+    async with TestApp(chat_app(runs), http=True) as chat, TestApp(game_app(runs, chat.url), http=True) as game:
+        yield game.url, chat.url
 
 
 def gateway_app(upstreams: str, **settings: str) -> Application:
@@ -110,7 +109,8 @@ async def test_the_gateway_discovers_two_upstreams_and_serves_their_commands() -
 async def test_the_gateway_validates_input_itself() -> None:
     runs: Counter[str] = Counter()
     async with upstreams(runs) as (game_url, chat_url):
-        async with TestApp(gateway_app(f"{game_url},{chat_url}"), http=True) as door:
+        gateway = gateway_app(f"{game_url},{chat_url}")
+        async with TestApp(gateway, http=True) as door:
             reply = await door.post("game/load", {"player": "", "cheat": True})
     assert reply.status == 400
     assert reply.envelope["status"] == "ValidationError"
@@ -120,10 +120,9 @@ async def test_the_gateway_validates_input_itself() -> None:
 
 async def test_errors_keep_their_class_and_details_through_the_gateway() -> None:
     runs: Counter[str] = Counter()
-    async with upstreams(runs) as (game_url, chat_url):
-        async with TestApp(gateway_app(f"chat={chat_url}"), http=True) as door:
-            reply = await door.post("chat/post", {"room": "full", "text": "hi"})
-            missing = await door.post("game/load", {"player": "ann"})
+    async with upstreams(runs) as (_game_url, chat_url), TestApp(gateway_app(f"chat={chat_url}"), http=True) as door:
+        reply = await door.post("chat/post", {"room": "full", "text": "hi"})
+        missing = await door.post("game/load", {"player": "ann"})
     assert reply.status == 409
     assert reply.envelope["status"] == "RoomFull"
     assert reply.envelope["error"] == {"message": "room is full", "details": {"room": "full", "limit": 2}}
@@ -141,9 +140,11 @@ async def test_an_upstream_down_at_start_answers_503_until_it_is_up() -> None:
         chat = chat_app(runs, {"HTTP_PORT": str(port)})
         await chat.start()
         try:
-            async with asyncio.timeout(5):
-                while (reply := await door.post("chat/post", {"text": "hi"})).status == 503:
-                    await asyncio.sleep(0.05)
+            assert gateway.gateway is not None
+            watcher = gateway.gateway
+            async with asyncio.timeout(5), watcher.discovered:
+                await watcher.discovered.wait_for(lambda: "chat/post" in gateway.commands)
+            reply = await door.post("chat/post", {"text": "hi"})
             listed = await door.post("_app/commands", {})
         finally:
             await chat.stop()
@@ -188,9 +189,12 @@ async def test_rediscovery_adds_and_removes_commands() -> None:
 
             chat.add_command(extra.commands[0])
             chat.remove_command("chat/history")
-            async with asyncio.timeout(5):
-                while "chat/rooms" not in gateway.commands or "chat/history" in gateway.commands:
-                    await asyncio.sleep(0.02)
+            assert gateway.gateway is not None
+            watcher = gateway.gateway
+            async with asyncio.timeout(5), watcher.discovered:
+                await watcher.discovered.wait_for(
+                    lambda: "chat/rooms" in gateway.commands and "chat/history" not in gateway.commands
+                )
             reply = await door.post("chat/rooms", {})
     assert reply.envelope["result"] == ["lobby"]
 

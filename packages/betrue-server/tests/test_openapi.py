@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -10,12 +10,11 @@ from pydantic import BaseModel, Field
 
 from betrue.server import (
     Application,
-    CommandClass,
+    Command,
     Conflict,
     Context,
     Group,
     NotFound,
-    Schema,
     Service,
     encode_json,
     openapi_document,
@@ -72,15 +71,11 @@ def _app(**options: Any) -> Application:
         """Answer pong."""
         return "pong"
 
-    class Stats(CommandClass):
-        code = "stats/count"
-        output: ClassVar[Schema] = {"type": "integer"}
-
-        async def handle(self, params: Any, ctx: Context) -> int:
-            return 0
+    async def count(params: Any, ctx: Context) -> int:
+        return 0
 
     app = Application("shop", groups=[shop], http=False, **options)
-    app.add_command(Stats)
+    app.add_command(Command(code="stats/count", handler=count, output={"type": "integer"}))
     return app
 
 

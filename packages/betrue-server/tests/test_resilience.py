@@ -91,9 +91,13 @@ def counted(reader: InMemoryMetricReader, name: str, **labels: str) -> float:
             for metric in scope.metrics:
                 if metric.name == name:
                     for point in metric.data.data_points:
-                        if all(point.attributes.get(k) == v for k, v in labels.items()):
+                        if all((point.attributes or {}).get(k) == v for k, v in labels.items()):
                             total += point.value  # type: ignore[union-attr]
     return total
+
+
+def state_of(breaker: CircuitBreaker) -> str:
+    return breaker.state
 
 
 def free_port() -> int:
@@ -154,13 +158,13 @@ async def test_the_breaker_opens_on_a_down_upstream_and_closes_when_it_is_back()
             await app.client.call("flaky/read", {})
         assert held.value.details["reason"] == "circuit_open"
         breaker = app.client.breakers.by_target[url]
-        assert breaker.state == "open"
+        assert state_of(breaker) == "open"
         upstream = Flaky().app({"HTTP_PORT": str(port)})  # the upstream comes up where it was expected
         await upstream.start()
         try:
             await asyncio.sleep(0.25)  # the breaker's reset time is the behaviour under test
             assert await app.client.call("flaky/read", {}) == {"runs": 1}  # the half-open probe
-            assert breaker.state == "closed"
+            assert state_of(breaker) == "closed"
             assert await app.client.call("flaky/read", {}) == {"runs": 2}
         finally:
             await upstream.stop()
@@ -178,7 +182,7 @@ async def test_a_failed_probe_opens_the_breaker_again() -> None:
         with pytest.raises(ServiceUnavailable) as probe:
             await app.client.call("flaky/read", {})
         assert probe.value.details["reason"] == "connect"
-        assert breaker.state == "open"
+        assert state_of(breaker) == "open"
         assert breaker.opened_at > opened
 
 
@@ -228,12 +232,12 @@ def test_the_breaker_lets_one_probe_through_when_half_open() -> None:
     policy = Policy(breaker_failures=2, breaker_reset=0.0)
     breaker = CircuitBreaker()
     breaker.record(False, policy)
-    assert breaker.state == "closed"
+    assert state_of(breaker) == "closed"
     breaker.record(False, policy)
-    assert breaker.state == "open"
+    assert state_of(breaker) == "open"
     assert breaker.allow(policy) is True  # reset time is 0: half-open, one probe
-    assert breaker.state == "half_open"
+    assert state_of(breaker) == "half_open"
     assert breaker.allow(policy) is False  # a second caller waits for the probe's outcome
     breaker.record(True, policy)
-    assert breaker.state == "closed"
+    assert state_of(breaker) == "closed"
     assert breaker.allow(policy) is True

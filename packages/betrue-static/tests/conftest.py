@@ -122,7 +122,7 @@ def _sample_app() -> Application:
     chat = Group("chat")
     declare_event(chat, "chat.message", schema=Item, description="Someone posted", to=["room"])
     app = Application(
-        "sample", groups=[shop, util, chat], environ={"HTTP_PORT": "0", "LOG_CALLS": "errors"}, env_file=None
+        "sample", groups=[shop, util, chat], environ={"HTTP_PORT": "0", "LOG_CALLS": "off"}, env_file=None
     )
     app.add_service(DocsService)
     return app

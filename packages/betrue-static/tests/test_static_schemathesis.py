@@ -1,7 +1,7 @@
 """schemathesis against a sample app's ``/docs/openapi.json``: no 5xx, no answer off the declared schema.
 
 schemathesis runs as its own process (its CLI, as a user would run it) while the app serves from
-this test's event loop. Bounded: a fixed seed and a few dozen cases per command, about 10 s.
+this test's event loop. Bounded: a fixed seed and a few dozen cases per command, 10-20 s.
 
 Two of its checks are left out on purpose, because the documented wire rules make them fail on any
 betrue app: ``positive_data_acceptance`` (the JSON decoder refuses integers outside 64 bits, which
@@ -29,7 +29,8 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(sample
             "run",
             f"{url}/docs/openapi.json",
             *("--checks", "all", "--exclude-checks", EXCLUDED),
-            *("--max-examples", "20", "--seed", "20260101", "--workers", "2"),
+            # One worker: hypothesis describes strategies with ast.parse, which is not thread-safe on CPython 3.11.
+            *("--max-examples", "15", "--seed", "20260101", "--workers", "1"),
             *("--phases", "examples,coverage,fuzzing", "--request-timeout", "10"),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

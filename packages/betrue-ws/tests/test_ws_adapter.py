@@ -271,8 +271,31 @@ async def test_origins_other_than_the_endpoint_own_are_refused_with_403(make_app
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(url, headers={"Origin": "https://evil.example"})
         assert refused.value.status == 403
+        async with session.get(url, headers=_UPGRADE | {"Origin": "https://evil.example"}) as response:
+            envelope = await response.json()
+        assert (envelope["code"], envelope["status"]) == (403, "Forbidden")
+        assert envelope["error"]["details"] == {"origin": "https://evil.example"}
 
 
 async def test_a_plain_get_on_the_endpoint_is_told_to_upgrade(make_app: MakeApp, serving: Serving) -> None:
     async with serving(make_app()) as url, aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 426
+        assert response.headers["Upgrade"] == "websocket"
+        assert (await response.json())["status"] == "UpgradeRequired"
+
+
+async def test_handshakes_during_shutdown_are_refused_with_503(make_app: MakeApp, serving: Serving) -> None:
+    app = make_app()
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        await app.service("ws").close_listeners()
+        async with session.get(url, headers=_UPGRADE) as response:
+            assert response.status == 503
+            assert (await response.json())["status"] == "ServiceUnavailable"
+
+
+_UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}

@@ -53,7 +53,8 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
     assert "export class BetrueWs" in client_js
     assert "javascript" in script_type
     assert rooms["result"]["rooms"] == [{"name": "general", "online": 0}, {"name": "random", "online": 0}]
-    assert {"chat.message", "chat.presence"} <= {message["name"] for message in asyncapi["components"]["messages"].values()}
+    pushed = {message["name"] for message in asyncapi["components"]["messages"].values()}
+    assert {"chat.message", "chat.presence"} <= pushed
 
 
 async def test_two_users_chat_in_a_room_and_see_each_other_come_and_go(base_url: str) -> None:
@@ -129,11 +130,11 @@ async def test_the_rules_of_the_chat(base_url: str) -> None:
 async def test_the_store_is_a_service_another_implementation_can_replace(chat_app: Application) -> None:
     from examples.chat.store import ChatConfig, MemoryChatStore
 
-    class RecordingStore(MemoryChatStore):
-        texts: list[str] = []
+    texts: list[str] = []
 
+    class RecordingStore(MemoryChatStore):
         async def add_message(self, room: str, user: str, text: str) -> dict[str, Any]:
-            self.texts.append(text)
+            texts.append(text)
             return await super().add_message(room, user, text)
 
     chat_app.replace_service("chat_store", RecordingStore, config_class=ChatConfig)
@@ -145,7 +146,7 @@ async def test_the_store_is_a_service_another_implementation_can_replace(chat_ap
             await ann.call("chat/send", {"room": "general", "text": "stored elsewhere"})
     finally:
         await chat_app.stop()
-    assert RecordingStore.texts == ["stored elsewhere"]
+    assert texts == ["stored elsewhere"]
 
 
 async def test_make_run_serves_the_chat_and_prints_its_url() -> None:

@@ -60,8 +60,13 @@ async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> An
 
     context = await browser.new_context()
     page = await context.new_page()
+
+    def console(message: Any) -> None:
+        if message.type == "error":
+            problems.append(f"{name}: {message.text}")
+
     page.on("pageerror", lambda error: problems.append(f"{name}: {error}"))
-    page.on("console", lambda message: message.type == "error" and problems.append(f"{name}: {message.text}"))
+    page.on("console", console)
     await page.goto(url)
     await expect(page.get_by_test_id("login")).to_be_visible()
     await page.get_by_test_id("login-name").fill(name)

@@ -1,7 +1,7 @@
 """The load of ``ws-fanout-vs-aiohttp``: many clients that only count bytes, and one that asks for broadcasts.
 
 Counting bytes instead of parsing frames keeps the clients far cheaper than the server, so the figure is the
-server's. Every frame has the same known length (``ws_fanout_servers.tick_frame``), so a client has received a
+server's. Every frame has the same known length (``tick_frame``), so a client has received a
 round of ``count`` messages when it holds ``count`` × (frame + 2-byte header) bytes.
 
 Prints ``BENCH_JSON {"value": deliveries per second, ...}`` for ``run_load_script``.
@@ -17,10 +17,21 @@ import os
 import time
 
 import aiohttp
+import orjson
 
-from tools.bench.comparisons.ws_fanout_servers import tick_frame
+__all__ = ["EVENT", "Counter", "main", "tick_data", "tick_frame"]
 
-__all__ = ["Counter", "main"]
+EVENT = "bench.tick"
+
+
+def tick_data(seq: int, size: int) -> dict[str, str]:
+    """The data of message ``seq``: fixed length for a given ``size``, so clients can count bytes."""
+    return {"seq": f"{seq:08d}", "pad": "x" * size}
+
+
+def tick_frame(seq: int, size: int) -> bytes:
+    """The push both servers send, ``{"event": "bench.tick", "data": ...}``, exactly as betrue-ws encodes it."""
+    return orjson.dumps({"event": EVENT, "data": tick_data(seq, size)})
 
 
 class Counter(asyncio.Protocol):
@@ -70,7 +81,7 @@ async def connect_counter(host: str, port: int) -> Counter:
 
 
 async def run(host: str, port: int, seconds: float, clients: int, count: int, size: int) -> dict[str, object]:
-    counters = [await connect_counter(host, port) for _ in range(clients)]
+    counters = list(await asyncio.gather(*(connect_counter(host, port) for _ in range(clients))))
     frame_bytes = len(tick_frame(0, size)) + 2  # payloads under 126 bytes have a 2-byte header, unmasked
     async with aiohttp.ClientSession() as session, session.ws_connect(f"http://{host}:{port}/ws") as control:
         # The control connection gets the broadcasts too; it reads them so it never holds the server up.

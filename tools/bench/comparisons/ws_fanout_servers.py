@@ -17,25 +17,15 @@ from aiohttp import WSMsgType, web
 
 from betrue.server import Application, Context, Group
 from betrue.ws import WsAdapter
+from tools.bench.comparisons.ws_fanout_load import EVENT, tick_data, tick_frame
 
-__all__ = ["EVENT", "aiohttp_app", "betrue_app", "tick_data", "tick_frame"]
+__all__ = ["aiohttp_app", "betrue_app"]
 
-EVENT = "bench.tick"
 BROADCAST = {
     "type": "object",
     "properties": {"count": {"type": "integer", "minimum": 1}, "size": {"type": "integer", "minimum": 0}},
     "required": ["count", "size"],
 }
-
-
-def tick_data(seq: int, size: int) -> dict[str, str]:
-    """The data of message ``seq``: fixed length for a given ``size``, so clients can count bytes."""
-    return {"seq": f"{seq:08d}", "pad": "x" * size}
-
-
-def tick_frame(seq: int, size: int) -> bytes:
-    """The push both servers send, ``{"event": "bench.tick", "data": ...}``, exactly as betrue-ws encodes it."""
-    return orjson.dumps({"event": EVENT, "data": tick_data(seq, size)})
 
 
 def betrue_app() -> Application:

@@ -10,11 +10,12 @@ Example:
 """
 
 from betrue.server.adapters.base import Adapter
-from betrue.server.adapters.http import HttpAdapter
+from betrue.server.adapters.http import HttpAdapter, HttpConfig
 from betrue.server.appconfig import AppConfig
 from betrue.server.application import Application
 from betrue.server.asyncapi import asyncapi_document
-from betrue.server.client import BoundClient, Client
+from betrue.server.calls import Call, ClientMiddleware
+from betrue.server.client import BoundClient, Client, MetaHook
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
 from betrue.server.context import Context, Identity, new_trace_id, trace_id_from
 from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
@@ -25,6 +26,7 @@ from betrue.server.errors import (
     Forbidden,
     GatewayTimeout,
     InternalError,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     RequestTimeout,
@@ -38,9 +40,14 @@ from betrue.server.errors import (
 )
 from betrue.server.eventdecl import EventDeclaration, declare_event, declared_events
 from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
+from betrue.server.gateway import Gateway, GatewayConfig
 from betrue.server.openapi import openapi_document
+from betrue.server.resilience import Policy
 from betrue.server.response import Response
+from betrue.server.routing import ClientConfig
+from betrue.server.telemetry import Telemetry, TelemetryConfig
 from betrue.server.transports.base import Transport
+from betrue.server.transports.http import HttpTransport
 from betrue.server.transports.local import LocalTransport
 from betrue.server.types import CallNext, EventHandler, Handler, Meta, Middleware, Schema, Scope
 from betrue.server.validation import SchemaError, compile_schema
@@ -53,8 +60,11 @@ __all__ = [
     "BadGateway",
     "BetrueError",
     "BoundClient",
+    "Call",
     "CallNext",
     "Client",
+    "ClientConfig",
+    "ClientMiddleware",
     "Command",
     "CommandClass",
     "Conflict",
@@ -65,18 +75,25 @@ __all__ = [
     "EventDeclaration",
     "EventHandler",
     "Forbidden",
+    "Gateway",
+    "GatewayConfig",
     "GatewayTimeout",
     "Group",
     "Handler",
     "HttpAdapter",
+    "HttpConfig",
+    "HttpTransport",
     "Identity",
     "InternalError",
+    "MethodNotAllowed",
     "LocalTransport",
     "MemoryEventBus",
     "Meta",
+    "MetaHook",
     "Middleware",
     "NotFound",
     "PayloadTooLarge",
+    "Policy",
     "RequestScope",
     "RequestTimeout",
     "Response",
@@ -89,6 +106,8 @@ __all__ = [
     "ServiceUnavailable",
     "Subscriber",
     "Subscription",
+    "Telemetry",
+    "TelemetryConfig",
     "TooManyRequests",
     "Transport",
     "Unauthorized",

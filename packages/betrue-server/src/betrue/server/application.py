@@ -458,6 +458,10 @@ class Application:
             )
             try:
                 await subscriber.handler(event.data, ctx)
+            except Exception:
+                # Logged here, with the trace id, so the bus does not log it again without one.
+                name = getattr(subscriber.handler, "__qualname__", repr(subscriber.handler))
+                ctx.logger.opt(exception=True).error("subscriber {} of event {} failed", name, event.name)
             finally:
                 await scope.close()
 

@@ -139,5 +139,11 @@ class MemoryEventBus(EventBus):
             logger.opt(exception=True).error("subscriber of event {} failed", event.name)
 
     async def stop(self) -> None:
+        """Wait up to ``drain_timeout`` seconds for deliveries in flight, then cancel the rest."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self._drain_timeout)
+            _, late = await asyncio.wait(list(self._tasks), timeout=self._drain_timeout)
+            if late:
+                logger.warning("{} event deliveries still running after {}s; cancelled", len(late), self._drain_timeout)
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late)

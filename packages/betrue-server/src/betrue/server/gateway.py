@@ -111,6 +111,8 @@ class Gateway:
         self.upstreams: dict[str, Upstream] = {}
         self.owned: dict[str, str] = {}
         """Code → upstream key of every command this gateway registered."""
+        self.discovered = asyncio.Condition()
+        """Notified after every reading of an upstream (``await g.discovered.wait_for(predicate)`` under it)."""
         self._task: asyncio.Task[None] | None = None
 
     def declare(self, group: str, names: Sequence[str] | None, target: str | Transport) -> Upstream:
@@ -156,6 +158,8 @@ class Gateway:
         try:
             found = await self._discover(upstream)
             upstream.discovering.set_result(found)
+            async with self.discovered:
+                self.discovered.notify_all()
             return found
         finally:
             if not upstream.discovering.done():

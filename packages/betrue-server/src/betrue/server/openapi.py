@@ -57,8 +57,8 @@ def _success(result: dict[str, Any] | None, command: Command) -> dict[str, Any]:
         "description": "The success envelope; `result` is what the command returns",
         "required": ["code", "status", "result", "traceId"],
         "properties": {
-            "code": {"type": "integer"},
-            "status": {"type": "string"},
+            "code": {"type": "integer", "examples": [200]},
+            "status": {"type": "string", "examples": ["Success"]},
             "result": result if result is not None else {"description": f"What {command.code} returns (undeclared)"},
             "traceId": {"type": "string"},
         },
@@ -112,14 +112,14 @@ def _operation(
     if requires:
         errors += [Unauthorized, Forbidden]
     errors.append(InternalError)
-    description = command.description or ""
+    summary = (command.description or command.code).strip().splitlines()[0][:120]
+    description = command.description.strip() if command.description.strip() != summary else ""
     if command.auth is not None:
         description = f"{description}\n\n{_auth_text(command.auth)}".strip()
     operation: dict[str, Any] = {
         "tags": [command.group],
         "operationId": command.code.replace("/", "."),
-        "summary": (command.description or command.code).strip().splitlines()[0][:120],
-        "description": description,
+        "summary": summary,
         "requestBody": {
             "required": command.input is not None,
             "content": {
@@ -138,6 +138,8 @@ def _operation(
             },
         },
     }
+    if description:
+        operation["description"] = description
     if requirement:
         if command.auth == "public":
             operation["security"] = []

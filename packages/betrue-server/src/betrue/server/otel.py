@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def tracer_provider(config: TelemetryConfig, service_name: str) -> TracerProvide
 
     exporter: SpanExporter
     if config.traces_exporter == "console":
-        exporter = ConsoleSpanExporter(service_name=service_name)
+        exporter = ConsoleSpanExporter(service_name=service_name, out=sys.stdout)  # stdout as it is now
     else:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -80,7 +81,7 @@ def meter_provider(config: TelemetryConfig, service_name: str, *, prometheus: An
     if config.metrics_exporter != "none":
         exporter: MetricExporter
         if config.metrics_exporter == "console":
-            exporter = ConsoleMetricExporter()
+            exporter = ConsoleMetricExporter(out=sys.stdout)
         else:
             try:
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

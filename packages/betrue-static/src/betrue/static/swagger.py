@@ -52,7 +52,12 @@ def swagger_ui_dir() -> Path:
 
 
 def swagger_ui_version() -> str:
-    """The bundled Swagger UI version, e.g. ``5.31.0``."""
+    """The bundled Swagger UI version.
+
+    Example:
+        >>> swagger_ui_version().split(".")[0]
+        '5'
+    """
     return swagger_ui_dir().name.removeprefix("swagger-ui-")
 
 

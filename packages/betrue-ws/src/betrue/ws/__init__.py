@@ -11,7 +11,7 @@ from pathlib import Path
 
 from betrue.ws.adapter import WsAdapter, WsConfig
 from betrue.ws.connection import Connection, ConnectionState
-from betrue.ws.origins import OriginPolicy
+from betrue.ws.handshake import OriginPolicy
 from betrue.ws.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,

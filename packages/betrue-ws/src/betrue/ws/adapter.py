@@ -11,9 +11,9 @@ from aiohttp import web
 from loguru import logger
 
 from betrue.config import Config, env
-from betrue.server import Adapter, Event, Subscription
+from betrue.server import Adapter, Event, Forbidden, ServiceUnavailable, Subscription
 from betrue.ws.connection import Connection
-from betrue.ws.origins import OriginPolicy
+from betrue.ws.handshake import OriginPolicy, UpgradeRequired, refusal
 from betrue.ws.protocol import CLOSE_GOING_AWAY, push_frame
 from betrue.ws.registry import ConnectionRegistry
 from betrue.ws.session import Session
@@ -192,10 +192,11 @@ class WsAdapter(Adapter):
         """The aiohttp handler of ``WS_PATH``: check the handshake, then serve the connection until it closes."""
         app = self.app
         if app is None or not self.accepting:
-            return web.Response(status=503, text="Service unavailable: not accepting WebSocket connections\n")
-        if not self.origins.allows(request.headers.get("Origin"), host=request.host):
-            logger.warning("WebSocket handshake refused: origin {} not allowed", request.headers.get("Origin"))
-            return web.Response(status=403, text="Forbidden: origin not allowed\n")
+            return refusal(ServiceUnavailable("Not accepting WebSocket connections: the server is stopping"))
+        origin = request.headers.get("Origin")
+        if not self.origins.allows(origin, host=request.host):
+            logger.info("WebSocket handshake refused: origin {} is not allowed (WS_ORIGINS)", origin)
+            return refusal(Forbidden("This page's origin may not open a WebSocket here", details={"origin": origin}))
         config = self.config
         ws = web.WebSocketResponse(
             heartbeat=config.heartbeat or None,
@@ -204,7 +205,9 @@ class WsAdapter(Adapter):
             timeout=config.close_timeout,
         )
         if not ws.can_prepare(request):
-            return web.Response(status=426, text="Upgrade required: this is a WebSocket endpoint\n")
+            response = refusal(UpgradeRequired("This is a WebSocket endpoint: connect with a WebSocket client"))
+            response.headers["Upgrade"] = "websocket"
+            return response
         await ws.prepare(request)
         headers = {key.lower(): value for key, value in request.headers.items()}
         connection = Connection(
@@ -223,8 +226,8 @@ class WsAdapter(Adapter):
         connection.start()
         log = logger.bind(connection=connection.id)
         log.debug("WebSocket connection {} from {}", connection.id, connection.remote)
-        await app.emit("_ws.connected", {"connection": connection.id, "remote": connection.remote})
         try:
+            await app.emit("_ws.connected", {"connection": connection.id, "remote": connection.remote})
             await session.run()
         finally:
             await connection.close(flush=False)

@@ -25,6 +25,7 @@ from betrue.server.errors import (
 )
 from betrue.server.logging import log_rejected
 from betrue.server.response import Response, error_envelope
+from betrue.server.streams.http import call_with_upload, takes_upload, write_download
 from betrue.server.wire import decode_json, encode_json
 
 if TYPE_CHECKING:
@@ -131,11 +132,15 @@ def make_call_handler(app: Application, *, limit: int, timeout: float) -> Reques
     async def call(request: web.Request) -> web.StreamResponse:
         meta = {name.lower(): value for name, value in request.headers.items()}
         code = request.match_info["code"]
+        command = app.commands.get(code)
+        if command is not None and takes_upload(command):  # the body is streamed to the handler (streams/)
+            return await call_with_upload(app, request, command, meta, render=render)
         try:
             params = await read_params(request, meta.get("content-type"), limit, timeout)
         except BetrueError as error:
             return await _reject(request, code, meta, error)
-        return render(await handle(code, params, meta, adapter="http"))
+        response = await handle(code, params, meta, adapter="http")
+        return await write_download(request, response) if response.stream is not None else render(response)
 
     return call
 
@@ -145,8 +150,9 @@ async def _reject(request: web.Request, code: str, meta: dict[str, str], error: 
     trace_id = trace_id_from(meta)
     log_rejected(code, trace_id, error, adapter="http")
     response = envelope_response(error, trace_id)
-    if isinstance(error, RequestTimeout):
-        # The client is too slow to be worth a lingering read of the rest of its body: answer, then hang up.
+    if isinstance(error, RequestTimeout) or request.content.exception() is not None:
+        # Too slow, or a body that broke on the way (bad chunking, bad compression): aiohttp's lingering read
+        # of the rest would wait on that client or re-raise its error, so answer, then hang up.
         response.force_close()
         await response.prepare(request)
         await response.write_eof()

@@ -74,7 +74,8 @@ async def call_with_upload(
     if response.stream is not None:
         return await write_download(request, response)
     reply = render(response)
-    if isinstance(failure, RequestTimeout):
+    if isinstance(failure, RequestTimeout) or request.content.exception() is not None:
+        # Too slow, gone or broken: aiohttp's lingering read of the rest would wait on it or re-raise its error.
         reply.force_close()
     return reply
 

@@ -1,11 +1,15 @@
-"""Which web pages may open a WebSocket: the Origin allow-list (aiohttp alone accepts any Origin)."""
+"""Which handshakes are accepted: the Origin allow-list (aiohttp alone accepts any Origin), and refusals."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["OriginPolicy"]
+from aiohttp import web
+
+from betrue.server import BetrueError, encode_json, new_trace_id
+
+__all__ = ["OriginPolicy", "UpgradeRequired", "refusal"]
 
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
@@ -64,3 +68,23 @@ def _strip_default_port(netloc: str, scheme: str) -> str:
 def _wildcard(entry: str) -> tuple[str, str]:
     scheme, _, rest = entry.lower().partition("://*")
     return f"{scheme}://", _strip_default_port(rest, scheme)
+
+
+class UpgradeRequired(BetrueError):
+    """A plain HTTP request on the WebSocket endpoint."""
+
+    code = 426
+    status = "UpgradeRequired"
+    default_message = "Upgrade required"
+
+
+def refusal(error: BetrueError) -> web.Response:
+    """A refused handshake, answered with the error envelope like any HTTP error."""
+    trace_id = new_trace_id()
+    body = {"code": error.code, "status": error.status, "error": error.to_error(), "traceId": trace_id}
+    return web.Response(
+        body=encode_json(body),
+        status=error.code,
+        content_type="application/json",
+        headers={"x-trace-id": trace_id},
+    )

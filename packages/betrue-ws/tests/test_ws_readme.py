@@ -1,0 +1,32 @@
+"""The README's example runs and prints what the README shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def blocks(language: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(README.read_text(encoding="utf-8")) if lang == language]
+
+
+def test_the_readme_example_prints_what_the_readme_shows() -> None:
+    [code] = blocks("python")
+    [shown] = blocks("text")
+    # Its own interpreter: the example calls asyncio.run, which cannot nest in the test's event loop.
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
