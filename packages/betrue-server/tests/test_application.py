@@ -50,9 +50,9 @@ def tracked(log: Log, name: str, deps: tuple[str, ...] = (), scope: str = "singl
         async def stop(self) -> None:
             log.lines.append(f"stop {name}")
 
-    Tracked.name = name  # type: ignore[misc]
-    Tracked.deps = deps  # type: ignore[misc]
-    Tracked.scope = scope  # type: ignore[assignment,misc]
+    Tracked.name = name
+    Tracked.deps = deps
+    Tracked.scope = scope  # type: ignore[assignment]
     return Tracked
 
 

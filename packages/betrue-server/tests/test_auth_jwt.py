@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import time
 from typing import Any
 
@@ -93,8 +97,8 @@ async def test_the_issuer_is_checked_when_configured() -> None:
 
 
 async def test_only_the_configured_algorithm_is_accepted() -> None:
-    unsigned = jwt.encode({"sub": "ann", "aud": AUDIENCE, "exp": time.time() + 60}, None, algorithm="none")
-    hs512 = issue_token(SECRET, "ann", audience=AUDIENCE, algorithm="HS512")
+    unsigned = jwt.encode({"sub": "ann", "aud": AUDIENCE, "exp": time.time() + 60}, "", algorithm="none")
+    hs512 = issue_token(SECRET * 2, "ann", audience=AUDIENCE, algorithm="HS512")
     async with http_client(make_app()) as client:
         for token in (unsigned, hs512):
             reply = await client.post("shop/orders", headers=bearer(token))
@@ -105,6 +109,17 @@ async def test_other_authorization_schemes_are_not_bearer_tokens() -> None:
     async with http_client(make_app()) as client:
         reply = await client.post("shop/orders", headers={"Authorization": "Basic YW5uOnB3"})
     assert reply.envelope["error"]["details"] == {"reason": "missing"}
+
+
+def hs256_by_hand(key: bytes, claims: dict[str, Any]) -> str:
+    """An HS256 token made without PyJWT, which refuses a PEM as an HMAC key (the key-confusion attack)."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    body = {**claims, "exp": int(time.time()) + 60}
+    signing = f"{part(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())}.{part(json.dumps(body).encode())}"
+    return f"{signing}.{part(hmac.new(key, signing.encode(), hashlib.sha256).digest())}"
 
 
 def pem_pair(private: Any) -> tuple[str, str]:
@@ -128,7 +143,7 @@ async def test_asymmetric_tokens_verify_with_the_public_key_only(algorithm: str,
     token = issue_token(private_pem, "ann", roles=["admin"], algorithm=algorithm, audience=AUDIENCE)
     async with http_client(verifier) as client:
         assert (await client.post("shop/purge", headers=bearer(token))).status == 200
-        forged = issue_token(public_pem, "ann", roles=["admin"], algorithm="HS256", audience=AUDIENCE)
+        forged = hs256_by_hand(public_pem.encode(), {"sub": "ann", "roles": ["admin"], "aud": AUDIENCE})
         assert (await client.post("shop/purge", headers=bearer(forged))).status == 401  # key confusion
         jwt_auth: JwtAuthenticator = verifier.service("jwt")
         with pytest.raises(RuntimeError, match="cannot issue"):

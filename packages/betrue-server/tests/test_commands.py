@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from betrue.server import Application, Command, CommandClass, Context, Conflict, Group
+from betrue.server import Application, Command, CommandClass, Conflict, Context, Group, Schema
 from betrue.server.testing import TestApp
 
 
@@ -23,7 +23,7 @@ async def test_decorator_and_class_forms_register_the_same_command() -> None:
         """Leave a room."""
 
         name = "leave"
-        input = {"type": "object"}
+        input: ClassVar[Schema] = {"type": "object"}
         errors = (Conflict,)
         idempotent = True
 

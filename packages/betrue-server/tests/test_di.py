@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import pytest
 
@@ -18,7 +19,7 @@ class Pool(Service):
 
 class Repo(Service):
     name = "repo"
-    deps = {"db": "pool"}  # keyword argument → service name
+    deps: ClassVar[Mapping[str, str]] = {"db": "pool"}  # keyword argument → service name
 
 
 def test_a_spec_reads_the_class_attributes() -> None:
@@ -31,7 +32,8 @@ def test_a_spec_reads_the_class_attributes() -> None:
 def test_a_value_is_a_service_as_it_is_and_needs_a_name() -> None:
     value = {"answer": 42}
     spec = ServiceSpec.build(value, name="settings")
-    assert spec.value is value and spec.factory is None
+    assert spec.value is value
+    assert spec.factory is None
     with pytest.raises(DependencyError, match="needs a name"):
         ServiceSpec.build(value)
 

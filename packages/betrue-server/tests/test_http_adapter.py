@@ -122,7 +122,12 @@ async def test_success_envelope_with_the_trace_id_in_header_and_body(client: Tes
     assert reply.status == 200
     assert reply.headers["content-type"] == "application/json"
     trace_id = reply.headers["x-trace-id"]
-    assert reply.envelope == {"code": 200, "status": "Success", "result": {"room": "r1", "count": 2}, "traceId": trace_id}
+    assert reply.envelope == {
+        "code": 200,
+        "status": "Success",
+        "result": {"room": "r1", "count": 2},
+        "traceId": trace_id,
+    }
     assert len(trace_id) == 32
 
 
@@ -176,7 +181,9 @@ async def test_unhandled_exception_is_a_500_without_traceback_but_with_the_trace
     assert reply.envelope["status"] == "InternalError"
     assert reply.envelope["traceId"] in reply.envelope["error"]["message"]
     text = reply.body.decode()
-    assert "Traceback" not in text and "passwd" not in text and "RuntimeError" not in text
+    assert "Traceback" not in text
+    assert "passwd" not in text
+    assert "RuntimeError" not in text
 
 
 async def test_a_result_json_cannot_carry_is_a_500(client: TestApp) -> None:
@@ -279,7 +286,8 @@ async def test_a_response_sets_code_status_and_headers(client: TestApp) -> None:
     assert reply.status == 201
     assert reply.headers["location"] == "/rooms/7"
     assert reply.headers["x-extra"] == "1"
-    assert reply.envelope["code"] == 201 and reply.envelope["status"] == "Created"
+    assert reply.envelope["code"] == 201
+    assert reply.envelope["status"] == "Created"
 
 
 async def test_other_methods_on_the_api_path_are_405_envelopes(client: TestApp) -> None:

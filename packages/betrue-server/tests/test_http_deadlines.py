@@ -158,7 +158,9 @@ async def test_a_slow_but_timely_request_is_served(server: TestApp) -> None:
 
 async def test_an_idle_keep_alive_connection_outlives_the_header_deadline(server: TestApp) -> None:
     reader, writer = await connect(server.url)
-    request = b"POST /api/demo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    request = (
+        b"POST /api/demo/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
     writer.write(request)
     first = await reader.readuntil(b'"traceId"')
     assert first.startswith(b"HTTP/1.1 200")
@@ -189,7 +191,9 @@ async def test_aiohttp_alone_keeps_a_header_dribbler() -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", site.port)
         stop = asyncio.Event()
-        sender = asyncio.create_task(dribble(writer, b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100, 0.05, stop))
+        sender = asyncio.create_task(
+            dribble(writer, b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100, 0.05, stop)
+        )
         with pytest.raises(TimeoutError):
             await read_until_closed(reader, HEADER_TIMEOUT * 3)  # still connected long past our deadline
         stop.set()

@@ -75,7 +75,10 @@ RAW_REQUESTS = [
     ("header_without_colon", b"POST /api/chat/send HTTP/1.1\r\nHost x\r\n\r\n"),
     ("huge_header", b"POST /api/chat/send HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"),
     ("bad_content_length", b"POST /api/chat/send HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"),
-    ("two_content_lengths", b"POST /api/chat/send HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+    (
+        "two_content_lengths",
+        b"POST /api/chat/send HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    ),
     (
         "bad_chunk_size",
         b"POST /api/chat/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

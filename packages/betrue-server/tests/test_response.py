@@ -8,7 +8,8 @@ from betrue.server import NotFound, Response
 def test_success_and_error_envelopes() -> None:
     assert Response([1, 2]).envelope("t1") == {"code": 200, "status": "Success", "result": [1, 2], "traceId": "t1"}
     failed = Response.from_error(NotFound("gone", details={"id": 3}))
-    assert not failed.ok and failed.code == 404
+    assert not failed.ok
+    assert failed.code == 404
     assert failed.envelope("t2") == {
         "code": 404,
         "status": "NotFound",

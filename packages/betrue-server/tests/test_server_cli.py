@@ -146,7 +146,7 @@ class Running:
                 if not raw:
                     raise AssertionError(f"exited before logging {text!r}; got {self.lines}")
                 try:
-                    line = json.loads(raw)
+                    line: dict[str, object] = json.loads(raw)
                 except ValueError:
                     line = {"message": raw.decode(errors="replace")}
                 self.lines.append(line)
@@ -207,7 +207,8 @@ async def test_betrue_run_serves_and_stops_gracefully_on_sigterm_with_a_call_in_
     stops = [str(line["message"]) for line in running.lines if "service stopped" in str(line["message"])]
     starts = [str(line["message"]) for line in running.lines if "service started" in str(line["message"])]
     names = [message.rsplit(" ", 1)[1] for message in starts]
-    assert names[:2] in (["clock", "store"], ["store", "clock"]) and names[2] == "journal"
+    assert names[:2] in (["clock", "store"], ["store", "clock"])
+    assert names[2] == "journal"
     assert [message.rsplit(" ", 1)[1] for message in stops] == list(reversed(names))
 
 
@@ -224,8 +225,10 @@ async def test_betrue_run_prints_the_config_error_tables_and_exits_1(app_folder:
     assert result.returncode == 1
     assert "the configuration of 'broken' has errors" in result.stderr
     assert "## Mail" in result.stderr
-    assert "| Required, not set" in result.stderr and "MAIL_URL" in result.stderr
-    assert "MAIL_RETRIES" in result.stderr and "valid integer" in result.stderr
+    assert "| Required, not set" in result.stderr
+    assert "MAIL_URL" in result.stderr
+    assert "MAIL_RETRIES" in result.stderr
+    assert "valid integer" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -264,7 +267,9 @@ def test_config_docs_prints_every_service_and_rewrites_between_markers(
     assert main(["config", "docs", "notes_app:app", "--write", str(page)]) == 0
     assert "updated" in capsys.readouterr().out
     text = page.read_text()
-    assert "old" not in text and "`CLOCK_OFFSET`" in text and text.endswith("[envs]: end\n\nafter\n")
+    assert "old" not in text
+    assert "`CLOCK_OFFSET`" in text
+    assert text.endswith("[envs]: end\n\nafter\n")
     assert main(["config", "docs", "notes_app:app", "--write", str(page)]) == 0
     assert "already up to date" in capsys.readouterr().out
     no_markers = in_folder / "plain.md"
@@ -279,7 +284,8 @@ def test_commands_lists_codes_and_descriptions(in_folder: Path, capsys: pytest.C
     assert codes == ["notes/add", "notes/list", "notes/count", "notes/slow"]
     assert main(["commands", "notes_app:app", "--json"]) == 0
     as_json = json.loads(capsys.readouterr().out)
-    assert as_json[0]["code"] == "notes/add" and as_json[0]["input"]["required"] == ["text"]
+    assert as_json[0]["code"] == "notes/add"
+    assert as_json[0]["input"]["required"] == ["text"]
     assert main(["commands", "notes_app:app", "--all"]) == 0
     assert "_app/health" in capsys.readouterr().out
 
@@ -288,7 +294,8 @@ def test_a_wrong_target_is_one_line_and_exit_1(in_folder: Path, capsys: pytest.C
     for target, message in [("missing_module:app", "no module"), ("notes_app:nope", "no attribute")]:
         assert main(["commands", target]) == 1
         error = capsys.readouterr().err
-        assert message in error and "Traceback" not in error
+        assert message in error
+        assert "Traceback" not in error
 
 
 def test_plugins_from_entry_points_load_only_when_their_subcommand_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,7 +324,9 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert "run" in out and "config" in out and "commands" in out
+    assert "run" in out
+    assert "config" in out
+    assert "commands" in out
 
 
 @pytest.mark.slow

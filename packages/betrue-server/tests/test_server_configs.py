@@ -28,14 +28,16 @@ def test_check_reports_every_problem_without_raising() -> None:
     report = app.loader.check(app.container.specs.values())
     assert not report.ok
     text = report.render()
-    assert "EU_MAIL_URL" in text and "HTTP_PORT" in text
+    assert "EU_MAIL_URL" in text
+    assert "HTTP_PORT" in text
 
 
 def test_docs_have_a_table_per_service_under_its_context() -> None:
     app = make_app()
     docs = app.loader.docs(app.container.specs.values())
     assert "## Mail in the EU (context: EU)" in docs
-    assert "## HTTP server" in docs and "`HTTP_HEADER_TIMEOUT`" in docs
+    assert "## HTTP server" in docs
+    assert "`HTTP_HEADER_TIMEOUT`" in docs
 
 
 def test_forced_values_win_over_the_environment() -> None:
@@ -44,4 +46,5 @@ def test_forced_values_win_over_the_environment() -> None:
     configs = app.loader.load_all(app.container.specs.values())
     assert configs["http"].port == 0  # type: ignore[attr-defined]
     assert configs["mail_eu"].url == "smtp://eu"  # type: ignore[attr-defined]
-    assert isinstance(app.container.specs["http"].factory, type) and app.container.specs["http"].factory is HttpAdapter
+    assert isinstance(app.container.specs["http"].factory, type)
+    assert app.container.specs["http"].factory is HttpAdapter

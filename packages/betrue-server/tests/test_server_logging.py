@@ -40,11 +40,13 @@ async def test_every_line_of_a_call_has_its_trace_id_and_command(capsys: pytest.
         capsys.readouterr()
         await t.call("shop/buy", {"item": "apple"}, meta={"x-trace-id": "t-1"})
     lines = [line for line in json_lines(capsys.readouterr().err) if line.get("trace_id") == "t-1"]
-    assert [line["message"] for line in lines][0] == "buying apple"
+    assert lines[0]["message"] == "buying apple"
     assert all(line["command"] == "shop/buy" for line in lines)
     (call,) = [line for line in lines if "duration_ms" in line]
     assert call["level"] == "INFO"
-    assert call["status"] == "Success" and call["code"] == 200 and call["adapter"] == "test"
+    assert call["status"] == "Success"
+    assert call["code"] == 200
+    assert call["adapter"] == "test"
     assert call["message"].startswith("shop/buy Success ")
     assert call["time"].endswith("Z")
 
@@ -59,7 +61,8 @@ async def test_an_unhandled_exception_is_logged_with_its_traceback_and_an_error_
     lines = [line for line in json_lines(capsys.readouterr().err) if line.get("trace_id") == "t-2"]
     assert any("RuntimeError: kaboom" in line.get("exception", "") for line in lines)
     (call,) = [line for line in lines if "duration_ms" in line]
-    assert call["level"] == "ERROR" and call["code"] == 500
+    assert call["level"] == "ERROR"
+    assert call["code"] == 500
 
 
 @pytest.mark.parametrize(
@@ -87,10 +90,12 @@ async def test_debug_level_logs_params_and_results_redacted(capsys: pytest.Captu
         capsys.readouterr()
         await t.call("shop/buy", {"item": "x" * 500, "password": "hunter2"}, meta={"x-trace-id": "t-3"})
     text = capsys.readouterr().err
-    assert "hunter2" not in text and "secret-token-value" not in text
+    assert "hunter2" not in text
+    assert "secret-token-value" not in text
     messages = [line["message"] for line in json_lines(text) if line.get("trace_id") == "t-3"]
     params = next(message for message in messages if message.startswith("shop/buy params"))
-    assert "'password': '***'" in params and "(500 chars)" in params
+    assert "'password': '***'" in params
+    assert "(500 chars)" in params
     assert any(message.startswith("shop/buy result") and "'token': '***'" in message for message in messages)
 
 
@@ -100,7 +105,10 @@ async def test_pretty_mode_writes_readable_lines(capsys: pytest.CaptureFixture[s
         await t.call("shop/buy", {"item": "pear"}, meta={"x-trace-id": "abcdef123456"})
     text = capsys.readouterr().err
     assert not text.lstrip().startswith("{")
-    assert "abcdef12" in text and "shop/buy" in text and "buying pear" in text and "Success" in text
+    assert "abcdef12" in text
+    assert "shop/buy" in text
+    assert "buying pear" in text
+    assert "Success" in text
 
 
 def test_redact_masks_secrets_and_cuts_large_values() -> None:

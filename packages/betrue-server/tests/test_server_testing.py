@@ -127,7 +127,8 @@ async def test_nothing_listens_without_http() -> None:
 
 async def test_http_client_serves_on_a_free_port() -> None:
     async with http_client(make_app(), overrides={"store": FakeStore()}) as client:
-        assert client.url.startswith("http://127.0.0.1:") and not client.url.endswith(":3000")
+        assert client.url.startswith("http://127.0.0.1:")
+        assert not client.url.endswith(":3000")
         reply = await client.post("chat/send", {"room": "r1", "text": "hi"})
         assert reply.status == 200
         assert reply.envelope["result"] == {"id": 1}

@@ -145,3 +145,10 @@ async def test_a_result_that_cannot_be_encoded_is_a_500_with_the_trace_id(make_a
             await client.call("t/object")
         assert await client.call("t/echo", {"after": 1}) == {"after": 1}
     assert "trace id" in raised.value.message
+
+
+async def test_a_call_meta_can_carry_its_deadline(make_app: MakeApp, serving: Serving) -> None:
+    async with serving(make_app()) as url, WsClient(url, headers={"x-timeout-ms": "1"}) as client:
+        assert await client.call("t/sleep", {"n": 1, "seconds": 0.05}) == {"n": 1}  # not the handshake's
+        late = await client.call_envelope("t/sleep", {"seconds": 2}, meta={"x-timeout-ms": "50"})
+    assert (late["code"], late["status"]) == (504, "GatewayTimeout")

@@ -50,7 +50,11 @@ async def test_run_py_serves_game_and_chat_through_the_gateway_and_stops_on_ctrl
         async with asyncio.timeout(30):
             code = await process.wait()
     assert status == 200
-    assert loaded["result"] == {"player": "ann", "level": 1, "lobby": [{"id": 1, "room": "lobby", "text": "ann joined"}]}
+    assert loaded["result"] == {
+        "player": "ann",
+        "level": 1,
+        "lobby": [{"id": 1, "room": "lobby", "text": "ann joined"}],
+    }
     assert alone["result"] == loaded["result"]  # the same command code as one process
     assert bad_status == 400
     assert bad["status"] == "ValidationError"

@@ -14,7 +14,6 @@ from tools.bench.harness import Comparison, Measurement, Server, Target, Window,
 
 __all__ = ["WS_FANOUT"]
 
-SERVERS = "tools.bench.comparisons.ws_fanout_servers"
 MESSAGES_PER_ROUND = 500
 PAD = 64  # a ~100-byte push, like a chat message
 
@@ -33,14 +32,14 @@ WS_FANOUT = Comparison(
     "ws-fanout-vs-aiohttp",
     betrue=Server(
         "betrue-ws (EventBus → adapter → per-connection queue + writer), JSON logs at INFO",
-        python_module(SERVERS, "betrue"),
+        python_module("tools.bench.servers.ws_fanout_betrue"),
         # Heartbeats off on both sides (plain aiohttp sends none); the rest are production defaults.
         env={"HTTP_HOST": "127.0.0.1", "HTTP_PORT": "{port}", "WS_HEARTBEAT": "0", "LOG_LEVEL": "INFO"},
         ready="tcp",
     ),
     baseline=Server(
         "aiohttp: for each message, await ws.send_str(frame) on each connection",
-        python_module(SERVERS, "aiohttp", "--port", "{port}"),
+        python_module("tools.bench.servers.ws_fanout_aiohttp", "--port", "{port}"),
         ready="tcp",
     ),
     measure=measure,

@@ -1,10 +1,11 @@
-"""The load of ``ws-fanout-vs-aiohttp``: many clients that only count bytes, and one that asks for broadcasts.
+"""The load of ``ws-fanout-vs-aiohttp``: clients that only count bytes, and one that asks for broadcasts.
 
 Counting bytes instead of parsing frames keeps the clients far cheaper than the server, so the figure is the
 server's. Every frame has the same known length (``tick_frame``), so a client has received a
 round of ``count`` messages when it holds ``count`` × (frame + 2-byte header) bytes.
 
-Prints ``BENCH_JSON {"value": deliveries per second, ...}`` for ``run_load_script``.
+The frame both servers push is defined here (``tick_frame``). Prints
+``BENCH_JSON {"value": deliveries per second, ...}`` for ``run_load_script``.
 """
 
 from __future__ import annotations

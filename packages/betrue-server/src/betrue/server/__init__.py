@@ -14,6 +14,16 @@ from betrue.server.adapters.http import HttpAdapter, HttpConfig
 from betrue.server.appconfig import AppConfig
 from betrue.server.application import Application
 from betrue.server.asyncapi import asyncapi_document
+from betrue.server.auth import (
+    ApiKeyAuthenticator,
+    Auth,
+    AuthConfig,
+    Authenticator,
+    JwtAuthenticator,
+    RateLimiter,
+    issue_token,
+    use_auth,
+)
 from betrue.server.calls import Call, ClientMiddleware
 from betrue.server.client import BoundClient, Client, MetaHook
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
@@ -45,6 +55,16 @@ from betrue.server.openapi import openapi_document
 from betrue.server.resilience import Policy
 from betrue.server.response import Response
 from betrue.server.routing import ClientConfig
+from betrue.server.streams import (
+    BytesDownload,
+    Download,
+    FileDownload,
+    RangeNotSatisfiable,
+    StreamDownload,
+    StreamSpec,
+    Upload,
+    UploadFile,
+)
 from betrue.server.telemetry import Telemetry, TelemetryConfig
 from betrue.server.transports.base import Transport
 from betrue.server.transports.http import HttpTransport
@@ -55,11 +75,16 @@ from betrue.server.wire import decode_json, encode_json
 
 __all__ = [
     "Adapter",
+    "ApiKeyAuthenticator",
     "AppConfig",
     "Application",
+    "Auth",
+    "AuthConfig",
+    "Authenticator",
     "BadGateway",
     "BetrueError",
     "BoundClient",
+    "BytesDownload",
     "Call",
     "CallNext",
     "Client",
@@ -70,10 +95,12 @@ __all__ = [
     "Conflict",
     "Context",
     "DependencyError",
+    "Download",
     "Event",
     "EventBus",
     "EventDeclaration",
     "EventHandler",
+    "FileDownload",
     "Forbidden",
     "Gateway",
     "GatewayConfig",
@@ -85,15 +112,18 @@ __all__ = [
     "HttpTransport",
     "Identity",
     "InternalError",
-    "MethodNotAllowed",
+    "JwtAuthenticator",
     "LocalTransport",
     "MemoryEventBus",
     "Meta",
     "MetaHook",
+    "MethodNotAllowed",
     "Middleware",
     "NotFound",
     "PayloadTooLarge",
     "Policy",
+    "RangeNotSatisfiable",
+    "RateLimiter",
     "RequestScope",
     "RequestTimeout",
     "Response",
@@ -104,6 +134,8 @@ __all__ = [
     "ServiceContainer",
     "ServiceSpec",
     "ServiceUnavailable",
+    "StreamDownload",
+    "StreamSpec",
     "Subscriber",
     "Subscription",
     "Telemetry",
@@ -112,6 +144,8 @@ __all__ = [
     "Transport",
     "Unauthorized",
     "UnsupportedMediaType",
+    "Upload",
+    "UploadFile",
     "ValidationError",
     "asyncapi_document",
     "compile_schema",
@@ -121,8 +155,10 @@ __all__ = [
     "encode_json",
     "error_class",
     "error_from_envelope",
+    "issue_token",
     "matches",
     "new_trace_id",
     "openapi_document",
     "trace_id_from",
+    "use_auth",
 ]

@@ -13,15 +13,15 @@ from betrue.server.adapters.base import Adapter
 from betrue.server.appconfig import AppConfig
 from betrue.server.builtins import builtin_group
 from betrue.server.client import Client
-from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
 from betrue.server.configs import ConfigLoader
 from betrue.server.context import Context, Identity, trace_id_from
+from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.di import ServiceContainer, ServiceSpec
 from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.events import Event, EventBus, MemoryEventBus
-from betrue.server.logging import log_rejected
 from betrue.server.jobs import JobQueue, MemoryJobQueue
+from betrue.server.logging import log_rejected
 from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
 from betrue.server.response import Response
 from betrue.server.routing import ClientConfig
@@ -70,7 +70,10 @@ class Application:
         from betrue.server.auth.stage import authorize_stage  # the rule first: an upload is read only once allowed
         from betrue.server.streams.spec import stream_stage
 
-        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = [authorize_stage, stream_stage]
+        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = [
+            authorize_stage,
+            stream_stage,
+        ]
         """Per-command stages other parts plug in (auth, metrics, fault tolerance), in order."""
         self.client = Client(self)
         self.telemetry = Telemetry(self)

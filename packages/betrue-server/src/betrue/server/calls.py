@@ -4,7 +4,7 @@ The order, outermost first (built once per client, see ``Client.start``):
 
 1. ``trace_client``    a CLIENT span; injects ``traceparent`` into the call's meta
 2. ``measure_client``  metrics per target and command: calls, errors by status, duration, in flight, retries
-3. ``timeout``         the whole call, retries included, ends at ``call.deadline`` (504)
+3. ``timeout``         the whole call, retries included, ends at ``call.deadline`` (504; ``Timeout``)
 4. ``bulkhead``        at most N calls at once per target (or per command); past it 429
 5. ``retry``           idempotent commands only: 502/503/504 are tried again with backoff (``Retry``)
 6. ``breaker``         per target: after N failures in a row calls fail fast with 503 until a probe succeeds

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
 from betrue.server.context import new_trace_id
-from betrue.server.errors import BetrueError, error_from_envelope
-from betrue.server.proxying import describe_upstream
-from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, Retry, timeout
+from betrue.server.errors import error_from_envelope
+from betrue.server.idempotency import Idempotency
+from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, Retry, Timeout
 from betrue.server.routing import ClientConfig, parse_routes
 from betrue.server.transports.base import Transport
 from betrue.server.transports.http import HttpTransport
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from betrue.server.telemetry import Telemetry
 
 __all__ = ["BoundClient", "Client", "MetaHook", "TransportFactory"]
-
-_CATALOGUE_TTL = 60.0
-_CATALOGUE_TIMEOUT = 1.0
 
 MetaHook: TypeAlias = "Callable[[Context | None, dict[str, str]], None]"
 """``hook(ctx, meta)`` adds headers to every outgoing call (a signed identity, a tenant id)."""
@@ -61,10 +58,9 @@ class Client:
         """Your own client middlewares, run inside telemetry and outside the fault-tolerance stages."""
         self.breakers = CircuitBreakers()
         self.bulkheads = Bulkheads()
-        self.idempotent: dict[str, bool] = {}
-        """What other apps said about their commands (the gateway's discovery fills it)."""
+        self.idempotency = Idempotency(app.commands)
+        """May a command be repeated? (``idempotency.known`` holds what other apps said.)"""
         self._code_routes: dict[str, Transport] = {}
-        self._catalogued: dict[str, float] = {}
         self._send: Send = self._compose(None)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -142,7 +138,7 @@ class Client:
             from betrue.server.tracing import client_span
 
             observe = [client_span(telemetry.tracer), telemetry.metrics.client_stage()]
-        retry = Retry(self._learn_idempotent)
+        retry, timeout = Retry(self.idempotency.learn), Timeout(guard_all=bool(self.middlewares))
         return compose_client([*observe, timeout, self.bulkheads, *self.middlewares, retry, self.breakers])
 
     # -- calls ------------------------------------------------------------------------------
@@ -215,37 +211,10 @@ class Client:
             deadline,
             transport or self.transport_for(code),
             policy,
-            self._is_idempotent(code, policy, idempotent),
+            self.idempotency.of(code, policy, idempotent),
             ctx,
         )
         return await self._send(call)
-
-    def _is_idempotent(self, code: str, policy: Policy, asked: bool | None) -> bool | None:
-        if asked is not None:
-            return asked
-        if policy.idempotent is not None:
-            return policy.idempotent
-        command = self.app.commands.get(code)
-        if command is not None:
-            return command.idempotent
-        return self.idempotent.get(code)
-
-    async def _learn_idempotent(self, call: Call) -> bool:
-        """Whether the target marks ``call.code`` idempotent, from its ``_app/commands`` (kept a minute)."""
-        target = call.transport.target
-        if time.monotonic() - self._catalogued.get(target, -_CATALOGUE_TTL) >= _CATALOGUE_TTL:
-            remaining = call.deadline - time.time() if call.deadline is not None else _CATALOGUE_TIMEOUT
-            meta = {"x-trace-id": call.meta.get("x-trace-id", new_trace_id())}
-            deadline = time.time() + min(_CATALOGUE_TIMEOUT, remaining)
-            try:
-                envelope = await call.transport.call("_app/commands", {}, meta, deadline)
-                listed = describe_upstream(envelope.get("result"))
-            except BetrueError:
-                return self.idempotent.get(call.code, False)
-            for description in listed:
-                self.idempotent[description["code"]] = description.get("idempotent") is True
-            self._catalogued[target] = time.monotonic()
-        return self.idempotent.get(call.code, False)
 
     def bound(self, ctx: Context) -> BoundClient:
         return BoundClient(self, ctx)

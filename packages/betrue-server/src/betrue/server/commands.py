@@ -6,10 +6,13 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from betrue.server.errors import BetrueError
 from betrue.server.types import EventHandler, Handler, Middleware, Schema
+
+if TYPE_CHECKING:
+    from betrue.server.context import Context
 
 __all__ = ["Command", "CommandClass", "Group", "Subscriber"]
 
@@ -95,7 +98,7 @@ class Group:
         self,
         name: str,
         *,
-        input: Schema = None,  # noqa: A002 - the natural word, as in the wire format
+        input: Schema = None,
         output: Schema = None,
         description: str | None = None,
         errors: Sequence[type[BetrueError]] = (),
@@ -173,15 +176,16 @@ class CommandClass:
     middlewares: ClassVar[Sequence[Middleware]] = ()
     stream: ClassVar[Any] = None
 
-    handle: ClassVar[Handler]
-    """``async def handle(self, params, ctx)``: the handler; every subclass writes it."""
+    async def handle(self, params: Any, ctx: Context) -> Any:
+        """The handler; every subclass writes it."""
+        raise NotImplementedError
 
     @classmethod
     def as_command(cls, group: Group | None = None) -> Command:
         code = cls.code or (f"{group.name}/{cls.name}" if group is not None and cls.name else "")
         if not code:
             raise ValueError(f"{cls.__name__}: set `code` ('group/name'), or `name` and add it to a Group")
-        if not callable(getattr(cls, "handle", None)):
+        if cls.handle is CommandClass.handle:
             raise TypeError(f"{cls.__name__}: write `async def handle(self, params, ctx)`")
         instance = cls()
         auth = cls.auth if cls.auth is not None else (group.auth if group is not None else None)

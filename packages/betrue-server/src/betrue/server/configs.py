@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from betrue.config import Config, ConfigReport, ConfigSpec, docs_markdown, load_configs, validate_configs
-
 from betrue.server.di import ServiceSpec
 
 __all__ = ["ConfigLoader"]

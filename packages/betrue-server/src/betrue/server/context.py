@@ -96,12 +96,12 @@ class Context:
     """
 
     __slots__ = (
+        "_logger",
         "adapter",
         "app",
         "command",
         "connection",
         "deadline",
-        "_logger",
         "identity",
         "meta",
         "parent_span",

@@ -86,6 +86,7 @@ class ServiceSpec:
             raise DependencyError(f"service {target!r} needs a name (name=... or a `name` class attribute)")
         raw_deps = deps if deps is not None else getattr(target, "deps", ()) if is_factory else ()
         dep_map = dict(raw_deps) if isinstance(raw_deps, Mapping) else {d.replace("-", "_"): d for d in raw_deps}
+        class_scope: Scope = getattr(target, "scope", "singleton") if is_factory else "singleton"
         return cls(
             name=resolved_name,
             factory=factory or (target if is_factory else None),
@@ -95,7 +96,7 @@ class ServiceSpec:
             config=dict(config or {}),
             context=context,
             description=description,
-            scope=scope or (getattr(target, "scope", "singleton") if is_factory else "singleton"),
+            scope=scope or class_scope,
         )
 
 

@@ -180,7 +180,8 @@ def error_from_envelope(envelope: dict[str, Any]) -> BetrueError:
         ('NotFound', 'no')
     """
     status = str(envelope.get("status", "InternalError"))
-    body = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
+    raw = envelope.get("error")
+    body: dict[str, Any] = raw if isinstance(raw, dict) else {}
     message = str(body.get("message", "")) or None
     details = body.get("details")
     cls = _REGISTRY.get(status)
@@ -189,5 +190,5 @@ def error_from_envelope(envelope: dict[str, Any]) -> BetrueError:
     code = envelope.get("code")
     # Not registered: a remote peer must not be able to grow our registry.
     namespace = {"code": code if isinstance(code, int) else 500, "status": status}
-    unknown = type(status, (BetrueError,), namespace, register=False)
+    unknown: type[BetrueError] = type(status, (BetrueError,), namespace, register=False)
     return unknown(message, details=details)

@@ -191,7 +191,7 @@ class Gateway:
         wanted = {description["code"] for description in listed}
         for description in listed:
             self._register(upstream, description)
-            self.app.client.idempotent[description["code"]] = bool(description.get("idempotent"))
+            self.app.client.idempotency.known[description["code"]] = description.get("idempotent") is True
         declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
         for code, key in list(self.owned.items()):
             if key == upstream.key and code not in wanted and code not in declared:

@@ -7,6 +7,7 @@ shape as every other JSON line. In pretty mode, or for everything else, loguru d
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import traceback
@@ -106,10 +107,8 @@ def setup_logging(config: AppConfig, stream: IO[bytes] | None = None) -> None:
         >>> setup_logging(AppConfig.from_dict({"log_level": "WARNING"}))  # doctest: +SKIP
     """
     if not _settings.installed:
-        try:
+        with contextlib.suppress(ValueError):
             logger.remove(0)  # loguru's default stderr sink, replaced by ours
-        except ValueError:
-            pass
     for sink_id in _settings.installed:
         logger.remove(sink_id)
     _settings.installed.clear()

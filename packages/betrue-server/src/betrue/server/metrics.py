@@ -13,10 +13,10 @@ Instruments (Prometheus names in brackets):
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Meter, NoOpCounter
 
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
 from betrue.server.errors import BetrueError
@@ -27,6 +27,17 @@ if TYPE_CHECKING:
     from betrue.server.context import Context
 
 __all__ = ["CallMetrics"]
+
+
+def _idle_test(instrument: Counter) -> Callable[[], bool]:
+    """Made once: True while ``instrument`` records nowhere. The API's proxy instruments turn real when a
+    global meter provider is set later, so a proxy is asked again on every call (one attribute read)."""
+    if isinstance(instrument, NoOpCounter):
+        return lambda: True
+    if hasattr(instrument, "_real_instrument"):
+        return lambda: instrument._real_instrument is None
+    return lambda: False
+
 
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _MAX_LABEL_SETS = 10_000  # codes a client calls may come from user input: keep the attribute cache bounded
@@ -64,6 +75,8 @@ class CallMetrics:
         )
         self.client_retries = meter.create_counter("betrue.client.retries", "{attempt}", "Extra attempts by retries")
         self._labels: dict[tuple[str, ...], Mapping[str, str]] = {}
+        self.idle = _idle_test(self.server_calls)
+        """True while nothing would record (no SDK): the stages then step aside."""
 
     def labels(self, *pairs: str) -> Mapping[str, str]:
         """One shared attribute dict per label set (``labels("command", "chat/send")``)."""
@@ -84,7 +97,11 @@ class CallMetrics:
             self.labels,
         )
 
+        idle = self.idle
+
         async def measure_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
+            if idle():
+                return await call_next(ctx, params)
             code = ctx.code
             command = labels("command", code)
             in_flight.add(1, command)
@@ -119,7 +136,11 @@ class CallMetrics:
             self.labels,
         )
 
+        idle = self.idle
+
         async def measure_client(call: Call, send: Send) -> Envelope:
+            if idle():
+                return await send(call)
             target = call.transport.target
             where = labels("target", target, "command", call.code)
             in_flight.add(1, where)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from betrue.server.auth.stage import security_schemes as auth_schemes
 from betrue.server.commands import Command
 from betrue.server.errors import BetrueError, Forbidden, InternalError, Unauthorized, ValidationError
 from betrue.server.schemadocs import SchemaComponents
+from betrue.server.streams.spec import describe_stream
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
@@ -151,6 +153,9 @@ def _operation(
         operation["x-betrue-idempotent"] = True
     if command.stream is not None:
         operation["x-betrue-stream"] = True
+        streamed = describe_stream(command)  # multipart/raw request body, binary 200 (betrue.server.streams)
+        operation.update({key: streamed[key] for key in ("requestBody",) if key in streamed})
+        operation["responses"].update(streamed.get("responses", {}))
     return operation
 
 
@@ -186,7 +191,7 @@ def openapi_document(
     )
     has_auth_service = "auth" in app.container.specs
     secured = has_auth_service or any(needs_auth(command) for command in commands)
-    schemes = dict(security_schemes or {"bearerAuth": BEARER_SCHEME}) if secured else {}
+    schemes = dict(security_schemes or auth_schemes(app) or {"bearerAuth": BEARER_SCHEME}) if secured else {}
     requirement: list[dict[str, list[str]]] = [{name: []} for name in schemes]
     components = SchemaComponents()
     components.register("ErrorEnvelope", ERROR_ENVELOPE)

@@ -16,6 +16,7 @@ SECRET_KEY = re.compile(
 """Keys whose values are never logged (matched anywhere in the key: ``access_token``, ``X-Api-Key``)."""
 
 MASK = "***"
+_MAX_KEY = 100
 
 
 def redact(
@@ -54,8 +55,8 @@ def redact(
                 if index == max_items:
                     shown["…"] = f"{len(item) - max_items} more keys"
                     break
-                name = str(key)[:max_string]
-                shown[name] = MASK if secret_key.search(name) else walk(child, depth + 1)
+                name = str(key)
+                shown[name[:_MAX_KEY]] = MASK if secret_key.search(name) else walk(child, depth + 1)
             return shown
         if isinstance(item, list | tuple | set | frozenset):
             items = list(item)

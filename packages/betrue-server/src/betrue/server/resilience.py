@@ -18,7 +18,7 @@ from typing import Any, Literal
 from betrue.server.calls import Call, Envelope, Send, failed
 from betrue.server.errors import GatewayTimeout, ServiceUnavailable, TooManyRequests
 
-__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "Retry", "parse_policies", "timeout"]
+__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "Retry", "Timeout", "parse_policies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +87,32 @@ def _convert(option: str, value: str) -> Any:
     return number
 
 
-async def timeout(call: Call, send: Send) -> Envelope:
-    """End the whole call at ``call.deadline`` with a 504, whatever stage it is waiting in."""
-    if call.deadline is None:
-        return await send(call)
-    remaining = call.deadline - time.time()
-    if remaining <= 0:
-        return call.error(GatewayTimeout("deadline passed before the call was sent", details=_why(call, "timeout")))
+class Timeout:
+    """End the whole call at ``call.deadline`` with a 504, whatever stage it is waiting in; a middleware.
+
+    A transport that ``enforces_deadline`` already ends its own attempt in time and retries never sleep past
+    the deadline, so a timer of our own is set only where something else may wait: a bulkhead queue, or
+    client middlewares of yours (``guard_all=True``). A timer per call is what this saves.
+    """
+
+    def __init__(self, *, guard_all: bool = False) -> None:
+        self.guard_all = guard_all
+
+    async def __call__(self, call: Call, send: Send) -> Envelope:
+        if call.deadline is None:
+            return await send(call)
+        remaining = call.deadline - time.time()
+        if remaining <= 0:
+            message = "deadline passed before the call was sent"
+            return call.error(GatewayTimeout(message, details=_why(call, "timeout")))
+        policy = call.policy
+        may_wait = self.guard_all or (policy.bulkhead > 0 and policy.bulkhead_queue > 0)
+        if not may_wait and call.transport.enforces_deadline:
+            return await send(call)
+        return await _bounded(call, send, remaining)
+
+
+async def _bounded(call: Call, send: Send, remaining: float) -> Envelope:
     limit = asyncio.timeout(remaining)
     try:
         async with limit:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WsAdapter", "WsConfig"]
 
-# Handshake headers that must not leak into every call's meta: per-call trace ids, WebSocket plumbing.
-_NOT_META = frozenset({"traceparent", "tracestate", "x-trace-id", "upgrade", "connection"})
+# Handshake headers that must not leak into every call's meta: per-call trace ids and deadlines, plumbing.
+_NOT_META = frozenset({"traceparent", "tracestate", "x-trace-id", "x-timeout-ms", "upgrade", "connection"})
 
 
 class WsConfig(Config):

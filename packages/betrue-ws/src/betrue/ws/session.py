@@ -96,16 +96,21 @@ class Session:
         connection = self.connection
         trace_id = trace_id_from(call.meta)
         meta = {**self.base_meta, **call.meta} if self.base_meta else call.meta
-        response = await self.app.handle(
-            call.command,
-            call.params,
-            meta,
-            adapter="ws",
-            identity=connection.identity,
-            connection=connection,
-            trace_id=trace_id,
-        )
-        connection.push(self._answer(call.id, response, trace_id))
+        try:
+            response = await self.app.handle(
+                call.command,
+                call.params,
+                meta,
+                adapter="ws",
+                identity=connection.identity,
+                connection=connection,
+                trace_id=trace_id,
+            )
+        except Exception:  # handle() answers every failure itself; this is the net under a bug in it
+            self._log.bind(trace_id=trace_id).opt(exception=True).error("call {} failed outside its pipeline", call.id)
+            response = Response.from_error(InternalError(f"Internal error (trace id {trace_id})"))
+        # The tracing stage may have replaced a generated id with its span's: the response knows the final one.
+        connection.push(self._answer(call.id, response, response.trace_id or trace_id))
 
     def _answer(self, call_id: CallId, response: Response, trace_id: str) -> bytes:
         if response.stream is not None:

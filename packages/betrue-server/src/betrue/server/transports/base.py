@@ -29,6 +29,8 @@ class Transport(ABC):
 
     name: str = "transport"
     target: str = "transport"
+    enforces_deadline: bool = False
+    """True when ``call`` itself ends in time (504) once ``deadline`` passes, so the client sets no timer of its own."""
 
     @abstractmethod
     async def call(self, code: str, params: Any, meta: Mapping[str, str], deadline: float | None) -> Mapping[str, Any]:

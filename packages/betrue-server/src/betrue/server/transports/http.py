@@ -37,6 +37,7 @@ class HttpTransport(Transport):
     """
 
     name = "http"
+    enforces_deadline = True
 
     def __init__(
         self,

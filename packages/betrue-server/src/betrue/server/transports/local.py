@@ -30,6 +30,7 @@ class LocalTransport(Transport):
 
     name = "local"
     target = "local"
+    enforces_deadline = True  # Application.handle ends the call at its deadline (betrue.server.deadlines)
 
     def __init__(self, app: Application, *, json: bool = True) -> None:
         self.app = app
