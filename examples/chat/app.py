@@ -5,12 +5,16 @@ Page at ``/``, commands at ``POST /api/<code>``, WebSocket at ``/ws``, API docs 
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from betrue.server import Adapter, Application
+from betrue.server import Adapter, Application, JwtAuthenticator, use_auth
 from betrue.static import DocsService, StaticService
 from betrue.ws import CLIENT_DIR, WsAdapter
+from examples.chat.accounts import Accounts
+from examples.chat.attachments import Attachments
 from examples.chat.commands import chat, user
 from examples.chat.presence import Presence
 from examples.chat.store import MemoryChatStore
@@ -31,8 +35,17 @@ class Banner(Adapter):
 
 
 def create_app(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
-    """Build the chat application; tests pass ``environ={"HTTP_PORT": "0"}``."""
-    application = Application("chat", groups=[user, chat], environ=environ, env_file=env_file)
+    """Build the chat application; tests pass ``environ={"HTTP_PORT": "0"}``.
+
+    Without ``JWT_SECRET`` a random one is made at start: fine for one process, but logins do not
+    survive a restart and two instances do not accept each other's tokens.
+    """
+    settings = dict(os.environ if environ is None else environ)
+    settings.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file)
+    use_auth(application, JwtAuthenticator)  # every command but user/login and user/register needs a token
+    application.add_service(Accounts)
+    application.add_service(Attachments)
     application.add_service(MemoryChatStore, name="chat_store")
     application.add_service(Presence)
     application.add_service(WsAdapter)

@@ -1,17 +1,17 @@
-"""The chat's commands (``user/login``, ``chat/rooms``, ``chat/join``, ``chat/leave``, ``chat/send``,
-``chat/history``) and its events (``chat.message``, ``chat.presence``, ``chat.room``)."""
+"""The chat's commands (``chat/rooms``, ``chat/join``, ``chat/leave``, ``chat/send``, ``chat/history``; the
+``user/*`` ones live in accounts.py) and its events (``chat.message``, ``chat.presence``, ``chat.room``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from betrue.server import Conflict, Context, Forbidden, Group, Identity, Unauthorized, ValidationError, declare_event
+from betrue.server import Context, Forbidden, Group, NotFound, Unauthorized, ValidationError, declare_event
 from examples.chat.presence import Presence
 from examples.chat.store import ChatStore
 
 __all__ = ["chat", "user"]
 
-user = Group("user", description="Who you are: a name for now (real authentication comes later)")
+user = Group("user", description="Accounts: register and log in (every other command needs the token)")
 chat = Group("chat", description="Rooms, messages and who is online")
 
 ROOM = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$", "description": "Room name: a-z, 0-9 and -"}
@@ -24,6 +24,7 @@ MESSAGE = {
         "user": {"type": "string"},
         "text": {"type": "string"},
         "at": {"type": "string", "format": "date-time"},
+        "attachment": {"type": "object", "description": "An image sent with the message (chat/attachment)"},
     },
     "required": ["id", "room", "user", "text", "at"],
 }
@@ -64,23 +65,6 @@ def _connection(ctx: Context) -> Any:
     if ctx.connection is None:
         raise ValidationError("Rooms are joined over a WebSocket connection (/ws)")
     return ctx.connection
-
-
-@user.command(
-    "login",
-    input=_object({"name": NAME}, ["name"]),
-    output=_object({"user": {"type": "string"}}, ["user"]),
-    errors=[Conflict],
-)
-async def login(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Take a name for this connection; its next calls are made as that user."""
-    name = params["name"].strip()
-    connection = ctx.connection
-    if connection is not None:
-        if connection.user not in (None, name):
-            raise Conflict(f"This connection is logged in as {connection.user}", details={"user": connection.user})
-        connection.identify(Identity(name))
-    return {"user": name}
 
 
 @chat.command(
@@ -138,20 +122,30 @@ async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 @chat.command(
     "send",
-    input=_object({"room": ROOM, "text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["room", "text"]),
+    input=_object(
+        {
+            "room": ROOM,
+            "text": {"type": "string", "maxLength": 2000},
+            "attachment": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "An id from chat/upload"},
+        },
+        ["room"],
+    ),
     output=MESSAGE,
-    errors=[Unauthorized, Forbidden],
+    errors=[Unauthorized, Forbidden, NotFound],
 )
 async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Post a message to a room you joined; everyone in it gets ``chat.message``."""
+    """Post a message (text, an image uploaded with chat/upload, or both) to a room you joined."""
     name, room = current_user(ctx), params["room"]
     if ctx.connection is not None and room not in ctx.connection.rooms:
         raise Forbidden(f"Join {room} before writing to it", details={"room": room})
-    text = params["text"].strip()
-    if not text:
+    text = params.get("text", "").strip()
+    attachment = None
+    if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)
+        attachment = (await ctx.service("attachments")).owned(params["attachment"], name)
+    if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
     store: ChatStore = await ctx.service("chat_store")
-    message = await store.add_message(room, name, text)
+    message = await store.add_message(room, name, text, attachment=attachment)
     await ctx.emit("chat.message", message, to={"room": room})
     return message
 

@@ -43,8 +43,8 @@ class ChatStore(Service, ABC):
         """Create ``room``; False when it existed already."""
 
     @abstractmethod
-    async def add_message(self, room: str, user: str, text: str) -> Message:
-        """Store a message and return it with its id and time."""
+    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
+        """Store a message (with an image ``attachment`` when given) and return it with its id and time."""
 
     @abstractmethod
     async def history(self, room: str, *, limit: int = 50, before: int | None = None) -> list[Message]:
@@ -74,10 +74,12 @@ class MemoryChatStore(ChatStore):
         self._rooms[room] = deque(maxlen=self.config.history)
         return True
 
-    async def add_message(self, room: str, user: str, text: str) -> Message:
+    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
         await self.add_room(room)
         at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         message: Message = {"id": next(self._ids), "room": room, "user": user, "text": text, "at": at}
+        if attachment is not None:
+            message["attachment"] = attachment
         self._rooms[room].append(message)
         return message
 

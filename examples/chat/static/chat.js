@@ -7,6 +7,8 @@ window.chat = { ws }; // handy in the console (and for tests)
 
 const state = {
   user: sessionStorage.getItem("chat.user"),
+  token: sessionStorage.getItem("chat.token"), // the bearer token user/login answered
+  images: new Map(), // attachment id -> object URL, fetched once
   room: sessionStorage.getItem("chat.room") || "general",
   joined: null,
   messages: [], // of the current room, sorted by id
@@ -16,9 +18,23 @@ const state = {
 
 ws.onOpen(async () => {
   setStatus("open", "online");
-  await loadRooms();
-  if (state.user) await enter(state.user); // after a reconnect: log in and join again
-  else $("login").showModal();
+  if (state.token) {
+    // After a reload or a reconnect: the token logs this new connection in; no password again.
+    try {
+      await ws.call("_auth/identify", { token: state.token });
+      await enter({ user: state.user, token: state.token });
+      return;
+    } catch (error) {
+      forget();
+    }
+  }
+  $("login").showModal();
+});
+
+ws.on("auth.expired", () => {
+  forget();
+  $("app").hidden = true;
+  $("login").showModal(); // the token ran out: log in again
 });
 
 ws.onClose(({ reconnecting }) => {
@@ -42,13 +58,52 @@ ws.on("chat.room", () => loadRooms());
 
 // -- actions ---------------------------------------------------------------------------------------
 
-async function enter(name) {
-  const { user } = await ws.call("user/login", { name });
+async function enter({ user, token }) {
   state.user = user;
+  state.token = token;
   sessionStorage.setItem("chat.user", user);
+  sessionStorage.setItem("chat.token", token);
   $("me").textContent = user;
   $("app").hidden = false;
   await switchRoom(state.room);
+}
+
+function forget() {
+  state.user = state.token = null;
+  sessionStorage.removeItem("chat.user");
+  sessionStorage.removeItem("chat.token");
+}
+
+// Files go over HTTP with the bearer token (the WebSocket carries only their id): see attachments.py.
+async function post(code, body, headers = {}) {
+  const response = await fetch(`/api/${code}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${state.token}`, ...headers },
+    body,
+  });
+  if (!response.ok) {
+    const envelope = await response.json().catch(() => ({ error: { message: response.statusText } }));
+    throw Object.assign(new Error(envelope.error.message), { status: envelope.status });
+  }
+  return response;
+}
+
+async function upload(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const envelope = await (await post("chat/upload", form)).json();
+  return envelope.result.id;
+}
+
+async function showImage(img, attachment) {
+  let url = state.images.get(attachment.id);
+  if (!url) {
+    const body = JSON.stringify({ id: attachment.id });
+    const response = await post("chat/attachment", body, { "Content-Type": "application/json" });
+    url = URL.createObjectURL(await response.blob());
+    state.images.set(attachment.id, url);
+  }
+  img.src = url;
 }
 
 async function switchRoom(room) {
@@ -104,7 +159,14 @@ function renderMessage(message) {
   return element("li", { class: message.user === state.user ? "message mine" : "message", "data-id": message.id }, [
     element("div", { class: "meta" }, [element("span", { class: "author" }, [message.user]), element("time", {}, [time])]),
     element("div", { class: "text" }, [message.text]),
+    ...(message.attachment ? [renderAttachment(message.attachment)] : []),
   ]);
+}
+
+function renderAttachment(attachment) {
+  const img = element("img", { class: "attachment", alt: attachment.name, "data-testid": "attachment" }, []);
+  showImage(img, attachment).catch(showError);
+  return img;
 }
 
 function renderUsers(users) {
@@ -141,8 +203,12 @@ function element(tag, attributes, children) {
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const register = event.submitter?.dataset.action === "register";
+  const credentials = { name: $("login-name").value.trim(), password: $("login-password").value };
   try {
-    await enter($("login-name").value.trim());
+    const session = await ws.call(register ? "user/register" : "user/login", credentials);
+    $("login-password").value = "";
+    await enter(session);
     $("login").close();
   } catch (error) {
     $("login-error").textContent = error.message;
@@ -153,11 +219,16 @@ $("login-form").addEventListener("submit", async (event) => {
 $("composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("text");
+  const picker = $("file");
   const text = input.value.trim();
-  if (!text) return;
+  const file = picker.files[0];
+  if (!text && !file) return;
   try {
-    await ws.call("chat/send", { room: state.room, text });
+    const message = { room: state.room, text };
+    if (file) message.attachment = await upload(file);
+    await ws.call("chat/send", message);
     input.value = "";
+    picker.value = "";
   } catch (error) {
     showError(error);
   }

@@ -108,3 +108,14 @@ async def test_in_one_process_a_local_call_keeps_the_identity_without_any_key_co
         reply = await client.post("front/relay", headers=bearer("ann", "admin"))
         assert reply.envelope["result"] == {"subject": "ann", "roles": ["admin"], "adapter": "local"}
         assert (await client.post("front/anon")).status == 401
+
+
+async def test_without_a_service_key_a_remote_app_verifies_the_forwarded_token_itself() -> None:
+    up = Application("up", groups=[upstream_group()], environ={"JWT_SECRET": USER_SECRET}, env_file=None)
+    use_auth(up, JwtAuthenticator)
+    front = Application("front", groups=[front_group()], environ={"JWT_SECRET": USER_SECRET}, env_file=None)
+    use_auth(front, JwtAuthenticator)
+    async with http_client(up) as upstream, http_client(front) as client:
+        client.app.client.route("up", upstream.url)
+        reply = await client.post("front/relay", headers=bearer("ann", "admin"))
+    assert reply.envelope["result"] == {"subject": "ann", "roles": ["admin"], "adapter": "http"}

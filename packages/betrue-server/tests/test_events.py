@@ -85,6 +85,12 @@ async def test_deliveries_to_a_subscriber_start_in_publish_order() -> None:
     assert seen == list(range(50))
 
 
+@pytest.mark.parametrize("name", ["", "chat.*", "chat.>", "chat..message", ".chat", "chat message", "chat/send"])
+def test_a_published_name_has_no_wildcards_or_empty_tokens(name: str) -> None:
+    with pytest.raises(ValueError, match="event name"):
+        Event(name)
+
+
 def test_events_round_trip_through_a_dict_for_buses_that_serialise() -> None:
     event = Event("chat.message", {"text": "hi"}, {"room": "r1"}, {"x-trace-id": "t1"})
     assert Event.from_dict(event.to_dict()) == event

@@ -24,18 +24,18 @@ POST = {"type": "object", "properties": {"room": {"type": "string"}, "text": {"t
 POSTED = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
 
 
-class RoomFull(Conflict):
-    status = "RoomFull"
+class GatewayRoomFull(Conflict):
+    status = "GatewayTestRoomFull"  # unique: the registry keeps the first class of a status
 
 
 def chat_app(runs: Counter[str], environ: dict[str, str] | None = None) -> Application:
     chat = Group("chat", description="Rooms and messages")
 
-    @chat.command("post", input=POST, output=POSTED, errors=[RoomFull], description="Post a message")
+    @chat.command("post", input=POST, output=POSTED, errors=[GatewayRoomFull], description="Post a message")
     async def post(params: dict[str, Any], ctx: Context) -> dict[str, int]:
         runs["chat/post"] += 1
         if params.get("room") == "full":
-            raise RoomFull("room is full", details={"room": "full", "limit": 2})
+            raise GatewayRoomFull("room is full", details={"room": "full", "limit": 2})
         return {"id": runs["chat/post"]}
 
     @chat.command("history", idempotent=True)
@@ -99,7 +99,7 @@ async def test_the_gateway_discovers_two_upstreams_and_serves_their_commands() -
     assert set(described) == {"game/load", "chat/post", "chat/history"}
     assert described["game/load"]["input"] == LOAD
     assert described["chat/post"]["output"] == POSTED
-    assert described["chat/post"]["errors"] == ["RoomFull"]
+    assert described["chat/post"]["errors"] == ["GatewayTestRoomFull"]
     assert described["chat/history"]["idempotent"] is True
     assert request_schema(document, "/api/game/load") == LOAD
     assert request_schema(document, "/api/chat/post") == POST
@@ -124,7 +124,7 @@ async def test_errors_keep_their_class_and_details_through_the_gateway() -> None
         reply = await door.post("chat/post", {"room": "full", "text": "hi"})
         missing = await door.post("game/load", {"player": "ann"})
     assert reply.status == 409
-    assert reply.envelope["status"] == "RoomFull"
+    assert reply.envelope["status"] == "GatewayTestRoomFull"
     assert reply.envelope["error"] == {"message": "room is full", "details": {"room": "full", "limit": 2}}
     assert missing.envelope["status"] == "NotFound"  # game was not proxied
 

@@ -28,8 +28,8 @@ from betrue.server.testing import TestApp
 from betrue.server.transports.http import HttpTransport
 
 
-class SeatTaken(Conflict):
-    status = "SeatTaken"
+class TransportTestSeatTaken(Conflict):
+    status = "TransportTestSeatTaken"
 
 
 CATALOGUE = sorted({cls for cls in _REGISTRY.values() if cls.__module__ == "betrue.server.errors"}, key=str)
@@ -40,7 +40,7 @@ def raising_app(events: dict[str, asyncio.Event]) -> Application:
 
     @errors.command("raise")
     async def raise_(params: dict[str, Any], ctx: Context) -> None:
-        cls = SeatTaken if params["status"] == "SeatTaken" else _REGISTRY[params["status"]]
+        cls = TransportTestSeatTaken if params["status"] == "TransportTestSeatTaken" else _REGISTRY[params["status"]]
         raise cls(f"{params['status']} happened", details={"room": "r1", "n": [1, 2]})
 
     @errors.command("hang")
@@ -86,7 +86,7 @@ def events() -> dict[str, asyncio.Event]:
     return {name: asyncio.Event() for name in ("started", "stopped", "ran")}
 
 
-@pytest.mark.parametrize("status", [*(cls.status for cls in CATALOGUE), "SeatTaken"])
+@pytest.mark.parametrize("status", [*(cls.status for cls in CATALOGUE), "TransportTestSeatTaken"])
 async def test_each_error_class_crosses_http_intact(status: str, events: dict[str, asyncio.Event]) -> None:
     async with TestApp(raising_app(events), http=True) as upstream:
         transport = HttpTransport(upstream.url)
@@ -95,7 +95,7 @@ async def test_each_error_class_crosses_http_intact(status: str, events: dict[st
         finally:
             await transport.close()
     error = error_from_envelope(dict(envelope))
-    expected: type[BetrueError] = SeatTaken if status == "SeatTaken" else _REGISTRY[status]
+    expected: type[BetrueError] = TransportTestSeatTaken if status == "TransportTestSeatTaken" else _REGISTRY[status]
     assert type(error) is expected
     if status != "InternalError":  # an InternalError never leaks its message, by design
         assert error.message == f"{status} happened"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,29 @@ from betrue.server import Application, Conflict, Forbidden, Unauthorized
 from betrue.ws import WsClient
 
 ROOT = Path(__file__).resolve().parents[3]
+PASSWORD = "correct horse battery"
+FAST_HASHES = {"CHAT_ARGON2_MEMORY": "1024", "CHAT_ARGON2_TIME": "1"}  # argon2id still, just cheap for tests
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid RGB PNG of one colour, made here (no image library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x2a\x7f\xd4" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG = png(1, 1)
+
+
+async def login(client: WsClient, name: str) -> str:
+    """Register ``name`` over the WebSocket (which logs the connection in) and return its bearer token."""
+    session = await client.call("user/register", {"name": name, "password": PASSWORD})
+    token: str = session["token"]
+    return token
 
 
 @pytest.fixture
@@ -25,7 +50,7 @@ def chat_app(monkeypatch: pytest.MonkeyPatch) -> Application:
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
-    return create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "WARNING"}, env_file=None)
+    return create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", **FAST_HASHES}, env_file=None)
 
 
 @pytest.fixture
@@ -44,7 +69,13 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
         async with session.get(base_url + "/betrue-ws/betrue-ws.js") as script:
             client_js = await script.text()
             script_type = script.headers["Content-Type"]
-        async with session.post(base_url + "/api/chat/rooms", json={}) as api:
+        async with session.post(base_url + "/api/chat/rooms", json={}) as anonymous:
+            refused = await anonymous.json()
+        credentials = {"name": "ann", "password": PASSWORD}
+        async with session.post(base_url + "/api/user/register", json=credentials) as registered:
+            token = (await registered.json())["result"]["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with session.post(base_url + "/api/chat/rooms", json={}, headers=headers) as api:
             rooms = await api.json()
         async with session.get(base_url + "/docs/asyncapi.json") as docs:
             asyncapi = await docs.json()
@@ -52,6 +83,7 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
     assert '"betrue-ws": "/betrue-ws/betrue-ws.js"' in html
     assert "export class BetrueWs" in client_js
     assert "javascript" in script_type
+    assert (refused["code"], refused["status"]) == (401, "Unauthorized")  # every command but login needs a token
     assert rooms["result"]["rooms"] == [{"name": "general", "online": 0}, {"name": "random", "online": 0}]
     pushed = {message["name"] for message in asyncapi["components"]["messages"].values()}
     assert {"chat.message", "chat.presence"} <= pushed
@@ -60,10 +92,10 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
 async def test_two_users_chat_in_a_room_and_see_each_other_come_and_go(base_url: str) -> None:
     url = base_url + "/ws"
     async with WsClient(url) as ann:
-        await ann.call("user/login", {"name": "ann"})
+        await login(ann, "ann")
         assert await ann.call("chat/join", {"room": "general"}) == {"room": "general", "users": ["ann"]}
         async with WsClient(url) as bob:
-            await bob.call("user/login", {"name": "bob"})
+            await login(bob, "bob")
             assert (await bob.call("chat/join", {"room": "general"}))["users"] == ["ann", "bob"]
             came = await _presence_of(ann, "bob")
             assert (came["online"], came["users"]) == (True, ["ann", "bob"])
@@ -89,7 +121,7 @@ async def test_leaving_a_room_stops_its_pushes_and_tells_the_others(base_url: st
     url = base_url + "/ws"
     async with WsClient(url) as ann, WsClient(url) as bob:
         for client, name in ((ann, "ann"), (bob, "bob")):
-            await client.call("user/login", {"name": name})
+            await login(client, name)
             await client.call("chat/join", {"room": "lobby"})
         await bob.call("chat/leave", {"room": "lobby"})
         went = await _presence_of(ann, "bob", online=False)
@@ -105,7 +137,8 @@ async def test_leaving_a_room_stops_its_pushes_and_tells_the_others(base_url: st
 async def test_a_new_room_is_announced_to_everyone(base_url: str) -> None:
     url = base_url + "/ws"
     async with WsClient(url) as ann, WsClient(url) as watcher:
-        await ann.call("user/login", {"name": "ann"})
+        await login(ann, "ann")
+        await login(watcher, "watcher")
         await ann.call("chat/join", {"room": "new-room"})
         assert (await watcher.next_event("chat.room", timeout=5))["data"] == {"name": "new-room"}
         rooms = await watcher.call("chat/rooms")
@@ -116,9 +149,12 @@ async def test_the_rules_of_the_chat(base_url: str) -> None:
     async with WsClient(base_url + "/ws") as ann, aiohttp.ClientSession() as session:
         with pytest.raises(Unauthorized):
             await ann.call("chat/send", {"room": "general", "text": "hi"})
-        await ann.call("user/login", {"name": "ann"})
+        await login(ann, "ann")
         with pytest.raises(Conflict):
-            await ann.call("user/login", {"name": "eve"})
+            await ann.call("user/register", {"name": "ANN", "password": PASSWORD})  # names are case-blind
+        wrong = await ann.call_envelope("user/login", {"name": "ann", "password": PASSWORD + "!"})
+        assert (wrong["code"], wrong["error"]["details"]) == (401, {"reason": "bad_credentials"})
+        assert (await ann.call("user/login", {"name": "Ann", "password": PASSWORD}))["user"] == "ann"
         with pytest.raises(Forbidden):
             await ann.call("chat/send", {"room": "general", "text": "not joined yet"})
         invalid = await ann.call_envelope("chat/join", {"room": "Bad Room!"})
@@ -133,20 +169,59 @@ async def test_the_store_is_a_service_another_implementation_can_replace(chat_ap
     texts: list[str] = []
 
     class RecordingStore(MemoryChatStore):
-        async def add_message(self, room: str, user: str, text: str) -> dict[str, Any]:
+        async def add_message(self, room: str, user: str, text: str, **extra: Any) -> dict[str, Any]:
             texts.append(text)
-            return await super().add_message(room, user, text)
+            return await super().add_message(room, user, text, **extra)
 
     chat_app.replace_service("chat_store", RecordingStore, config_class=ChatConfig)
     await chat_app.start()
     try:
         async with WsClient(chat_app.service("http").url + "/ws") as ann:
-            await ann.call("user/login", {"name": "ann"})
+            await login(ann, "ann")
             await ann.call("chat/join", {"room": "general"})
             await ann.call("chat/send", {"room": "general", "text": "stored elsewhere"})
     finally:
         await chat_app.stop()
     assert texts == ["stored elsewhere"]
+
+
+async def test_an_image_is_uploaded_over_http_and_sent_by_id_over_the_websocket(base_url: str) -> None:
+    async with WsClient(base_url + "/ws") as ann, WsClient(base_url + "/ws") as bob, aiohttp.ClientSession() as http:
+        ann_token, bob_token = await login(ann, "ann"), await login(bob, "bob")
+        for client in (ann, bob):
+            await client.call("chat/join", {"room": "general"})
+
+        async def upload(token: str | None, data: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename="dot.png", content_type=content_type)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with http.post(base_url + "/api/chat/upload", data=form, headers=headers) as reply:
+                return reply.status, await reply.json()
+
+        assert (await upload(None, PNG, "image/png"))[0] == 401
+        assert (await upload(ann_token, b"<script>", "text/html"))[0] == 415
+        status, uploaded = await upload(ann_token, PNG, "image/png")
+        assert (status, uploaded["result"]["type"], uploaded["result"]["size"]) == (200, "image/png", len(PNG))
+        attachment = uploaded["result"]["id"]
+        stolen = await bob.call_envelope("chat/send", {"room": "general", "attachment": attachment})
+        assert stolen["code"] == 404  # only the uploader can post it
+        sent = await ann.call("chat/send", {"room": "general", "text": "look", "attachment": attachment})
+        pushed = await bob.next_event("chat.message", timeout=5)
+        assert pushed["data"] == sent
+        assert sent["attachment"] == {"id": attachment, "name": "dot.png", "type": "image/png", "size": len(PNG)}
+        headers = {"Authorization": f"Bearer {bob_token}"}
+        async with http.post(base_url + "/api/chat/attachment", json={"id": attachment}, headers=headers) as image:
+            assert (image.status, image.headers["Content-Type"], await image.read()) == (200, "image/png", PNG)
+            assert image.headers["Content-Disposition"].startswith("inline")
+
+
+async def test_guessing_passwords_is_rate_limited(base_url: str) -> None:
+    async with WsClient(base_url + "/ws") as eve:
+        answers = [
+            (await eve.call_envelope("user/login", {"name": "ann", "password": f"guess-{n:04d}"}))["code"]
+            for n in range(11)
+        ]
+    assert answers == [401] * 10 + [429]
 
 
 async def test_make_run_serves_the_chat_and_prints_its_url() -> None:

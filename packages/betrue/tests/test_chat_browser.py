@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,8 @@ async def chat_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
-    app: Application = create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "WARNING"}, env_file=None)
+    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", "CHAT_ARGON2_MEMORY": "1024", "CHAT_ARGON2_TIME": "1"}
+    app: Application = create_app(environ=environ, env_file=None)
     await app.start()
     try:
         yield app.service("http").url + "/"
@@ -55,7 +58,7 @@ async def browser() -> AsyncIterator[Any]:
 
 
 async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> Any:
-    """A new browser context (a separate user) on the chat page, logged in as ``name``."""
+    """A new browser context (a separate user) on the chat page: ``name`` creates an account and is logged in."""
     from playwright.async_api import expect
 
     context = await browser.new_context()
@@ -70,7 +73,8 @@ async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> An
     await page.goto(url)
     await expect(page.get_by_test_id("login")).to_be_visible()
     await page.get_by_test_id("login-name").fill(name)
-    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("login-password").fill(f"{name}'s long password")
+    await page.get_by_test_id("register-submit").click()
     await expect(page.get_by_test_id("room-title")).to_have_text("#general")
     await expect(page.get_by_test_id("me")).to_have_text(name)
     return page
@@ -124,4 +128,61 @@ async def test_switching_rooms_moves_presence_and_messages(browser: Any, chat_ur
     await expect(ann.get_by_test_id("messages").locator(".message")).to_have_count(0)
     await ann.context.close()
     await bob.context.close()
+    assert problems == []
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid RGB PNG of one colour, made here (no image library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x2a\x7f\xd4" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def test_two_users_log_in_and_one_sends_an_image_the_other_sees(browser: Any, chat_url: str) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=10_000)
+    problems: list[str] = []
+    ann = await _open_as(browser, chat_url, "ann", problems)
+    bob = await _open_as(browser, chat_url, "bob", problems)
+    await expect(ann.get_by_test_id("users").locator("li")).to_have_text(["ann", "bob"])
+
+    await ann.get_by_test_id("file").set_input_files({"name": "dot.png", "mimeType": "image/png", "buffer": png(2, 2)})
+    await ann.get_by_test_id("text").fill("a picture")
+    await ann.get_by_test_id("send").click()  # uploaded over HTTP, its id sent over the WebSocket
+
+    image = bob.get_by_test_id("messages").locator(".message img[data-testid=attachment]")
+    await expect(image).to_have_count(1)
+    await expect(image).to_have_attribute("alt", "dot.png")
+    await expect(bob.get_by_test_id("messages").locator(".message .text")).to_have_text(["a picture"])
+    await bob.wait_for_function(
+        "() => document.querySelector('img[data-testid=attachment]')?.naturalWidth === 2"  # decoded, not broken
+    )
+    await ann.context.close()
+    await bob.context.close()
+    assert problems == []
+
+
+async def test_the_page_asks_for_a_login_and_refuses_a_wrong_password(browser: Any, chat_url: str) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=10_000)
+    problems: list[str] = []
+    ann = await _open_as(browser, chat_url, "ann", problems)
+    await ann.context.close()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(chat_url)
+    await page.get_by_test_id("login-name").fill("ann")
+    await page.get_by_test_id("login-password").fill("not ann's password")
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.locator("#login-error")).to_have_text("Wrong user name or password")
+    await page.get_by_test_id("login-password").fill("ann's long password")
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("me")).to_have_text("ann")
+    await context.close()
     assert problems == []

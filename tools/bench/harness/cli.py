@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,13 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench: {plan.mode}, {len(chosen)} comparison(s), about {plan.estimate() * len(chosen):.0f}s")
     print(f"bench: load generator: {described}")
     print(f"bench: {cpus.describe()}")
+    print(f"bench: {machine_load()}")
     if plan.mode == "quick" and plan.estimate() * len(chosen) > QUICK_BUDGET:
         print(f"bench: WARNING: {len(chosen)} comparisons do not fit the {QUICK_BUDGET:.0f}s quick budget")
     for module, error in broken.items():
         print(f"bench: WARNING: {module} failed to import: {error}")
     started = time.monotonic()
     results: list[ComparisonResult] = []
-    for comparison in chosen:
+    for index, comparison in enumerate(chosen):
+        if plan.mode == "quick":  # re-plan with the budget left: the estimate of start-up costs may be off
+            left = QUICK_BUDGET - (time.monotonic() - started)
+            plan = Plan.quick(len(chosen) - index, generator, cpus, budget=left)
         print(f"bench: {comparison.name} ...", flush=True)
         result = run_comparison(comparison, plan)
         print(f"bench: {comparison.name} done in {result.seconds:.1f}s", flush=True)
@@ -83,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = bool(broken) or any(result.error is not None for result in results)
     missed = any(not result.met for result in results)
     return 1 if failed or (args.strict and missed) else 0
+
+
+def machine_load() -> str:
+    """The 1-minute load average against the core count: above ~1, other work competes with the benchmark."""
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    busy = " (other work is running: expect noisy figures)" if load > 1.0 else ""
+    return f"load average {load:.2f} on {cores} cores{busy}"
 
 
 def self_check(comparisons: Sequence[Comparison], load: str) -> int:

@@ -15,7 +15,10 @@ from tools.bench.harness.runner import ComparisonResult, Plan
 
 __all__ = ["print_results", "ratio_line", "write_json"]
 
-_COLUMNS = ("comparison", "side", "server", "value", "unit", "p50 ms", "p99 ms", "errors", "spread", "cpu", "per core")
+_COLUMNS = (
+    *("comparison", "side", "server", "value", "unit", "p50 ms", "p99 ms"),
+    *("errors", "rounds", "spread", "cpu", "per core"),
+)
 _BUSY = 0.9
 """Below this share of its core, a server was starved by other work on the machine (or the load was too light)."""
 
@@ -36,6 +39,11 @@ def ratio_line(name: str, ratio: float | None, goal: float, error: str | None, p
     return f"RATIO {name} {ratio:.2f} (goal >= {goal:.2f}: {verdict}{steadier})"
 
 
+def _rounds(result: ComparisonResult) -> str:
+    plan = result.plan
+    return "-" if plan is None else f"{plan.rounds}×{plan.seconds:g}s"
+
+
 def _rows(results: list[ComparisonResult]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for result in results:
@@ -54,6 +62,7 @@ def _rows(results: list[ComparisonResult]) -> list[tuple[str, ...]]:
                     _number(side.p50_ms),
                     _number(side.p99_ms),
                     str(side.errors),
+                    _rounds(result),
                     f"{side.spread:.0%}",
                     "-" if side.server_cpu is None else f"{side.server_cpu:.0%}",
                     _number(side.per_core),
@@ -69,7 +78,7 @@ def print_results(results: list[ComparisonResult], plan: Plan) -> None:
     """The table, the errors in full, then the RATIO lines."""
     rows = [_COLUMNS, *_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    numeric = {3, 5, 6, 7, 8, 9, 10}
+    numeric = {3, 5, 6, 7, 8, 9, 10, 11}
     print()
     for index, row in enumerate(rows):
         cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)]
@@ -77,8 +86,8 @@ def print_results(results: list[ComparisonResult], plan: Plan) -> None:
         if index == 0:
             print("  ".join("-" * width for width in widths))
     print(
-        f"\nvalue, latencies, cpu: medians over {plan.rounds} round(s) of {plan.seconds:g}s per side "
-        f"(after {plan.warmup:g}s of warm-up); spread: (max - min) / median of the rounds' values;\n"
+        f"\nvalue, latencies, cpu: medians over the rounds (rounds × seconds per side, after {plan.warmup:g}s of "
+        "warm-up); spread: (max - min) / median of the rounds' values;\n"
         "cpu: share of its core the server used; per core: value / cpu, the rate on a core of its own"
     )
     starved = [

@@ -39,10 +39,12 @@ class Plan:
     cpus: Cpus
 
     @classmethod
-    def quick(cls, count: int, generator: Generator, cpus: Cpus) -> Plan:
-        """Fits ``count`` comparisons in QUICK_BUDGET: ~20 s each, shorter windows when there are many."""
-        per = min(QUICK_PER_COMPARISON, QUICK_BUDGET / max(1, count))
-        warmup, rounds = 1.0, 3
+    def quick(cls, count: int, generator: Generator, cpus: Cpus, budget: float = QUICK_BUDGET) -> Plan:
+        """Fits ``count`` comparisons in ``budget`` seconds: ~20 s each, fewer and shorter rounds when there
+        are many. The run calls it again before each comparison with what is left, so overruns self-correct."""
+        per = min(QUICK_PER_COMPARISON, budget / max(1, count))
+        warmup = 1.0
+        rounds = 3 if per >= 12 else 2 if per >= 10 else 1
         seconds = float(max(1, math.floor((per - OVERHEAD - 2 * warmup) / (2 * rounds))))
         return cls("quick", warmup, seconds, rounds, generator, cpus)
 
@@ -124,6 +126,7 @@ class ComparisonResult:
     sides: dict[Side, SideResult] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    plan: Plan | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -150,7 +153,7 @@ class ComparisonResult:
 def run_comparison(comparison: Comparison, plan: Plan) -> ComparisonResult:
     """Measure both sides of ``comparison`` in this run; never raises (a failure becomes ``error``)."""
     started = time.monotonic()
-    result = ComparisonResult(comparison)
+    result = ComparisonResult(comparison, plan=plan)
     servers: list[RunningServer] = []
     try:
         for side, server in (("betrue", comparison.betrue), ("baseline", comparison.baseline)):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
+
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
 
 __all__ = ["Event", "EventBus", "EventCallback", "MemoryEventBus", "Subscription", "matches", "name_matches"]
 
@@ -25,6 +28,13 @@ class Event:
     data: Any = None
     to: Mapping[str, Any] | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A wildcard in a published name would match subscriptions it was never meant for (and NATS refuses it).
+        if not _EVENT_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"event name {self.name!r}: dot-separated tokens of letters, digits, _ and - (no wildcards)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -14,7 +14,7 @@ from betrue.config import Config, env
 from betrue.server import Adapter, Event, Forbidden, ServiceUnavailable, Subscription
 from betrue.ws.connection import Connection
 from betrue.ws.handshake import OriginPolicy, UpgradeRequired, refusal
-from betrue.ws.protocol import CLOSE_GOING_AWAY, push_frame
+from betrue.ws.protocol import CLOSE_GOING_AWAY, CLOSE_NORMAL, push_frame
 from betrue.ws.registry import ConnectionRegistry
 from betrue.ws.session import Session
 
@@ -148,9 +148,9 @@ class WsAdapter(Adapter):
         await asyncio.shield(self._shutdown)
 
     async def _close_all(self, reason: str) -> None:
-        grace = self.app.config.shutdown_timeout if self.app is not None else self.config.close_timeout
+        # Application.stop gave the calls SHUTDOWN_TIMEOUT already; the stragglers get WS_CLOSE_TIMEOUT more.
         sessions = list(self._sessions.values())
-        await asyncio.gather(*(session.wait(grace) for session in sessions))
+        await asyncio.gather(*(session.wait(self.config.close_timeout) for session in sessions))
         await asyncio.gather(*(connection.close(CLOSE_GOING_AWAY, reason) for connection in self.connections))
 
     async def _on_http_shutdown(self, _: web.Application) -> None:
@@ -230,7 +230,7 @@ class WsAdapter(Adapter):
             await app.emit("_ws.connected", {"connection": connection.id, "remote": connection.remote})
             await session.run()
         finally:
-            await connection.close(flush=False)
+            await connection.close(ws.close_code or CLOSE_NORMAL, flush=False)
             self.connections.remove(connection)
             self._sessions.pop(connection.id, None)
             log.debug("WebSocket connection {} closed ({})", connection.id, ws.close_code)

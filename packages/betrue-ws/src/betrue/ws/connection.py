@@ -181,11 +181,10 @@ class Connection:
                     return
                 self._wakeup = loop.create_future()
                 await self._wakeup
-        except ConnectionError:
+        except ConnectionError:  # the peer is gone: the read side notices too and ends the connection
             pending.clear()
             self._sending_since = None
-            if self.state == "open":
-                self.drop("connection lost", code=CLOSE_NORMAL)
+            self._begin_close(CLOSE_NORMAL, "connection lost", flush=False)
 
     # -- closing ----------------------------------------------------------------------------
 

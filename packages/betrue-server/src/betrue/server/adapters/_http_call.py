@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from loguru import logger
 
-from betrue.server.adapters._http_server import envelope_response
+from betrue.server.adapters._http_server import HttpProtocol, envelope_response
 from betrue.server.context import trace_id_from
 from betrue.server.errors import (
     BetrueError,
@@ -156,6 +156,6 @@ async def _reject(request: web.Request, code: str, meta: dict[str, str], error: 
         response.force_close()
         await response.prepare(request)
         await response.write_eof()
-        if request.protocol is not None:
-            request.protocol.force_close()
+        if isinstance(request.protocol, HttpProtocol):
+            request.protocol.hang_up()
     return response

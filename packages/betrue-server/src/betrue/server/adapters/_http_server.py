@@ -22,6 +22,14 @@ from betrue.server.wire import encode_json
 
 __all__ = ["HttpProtocol", "ListeningSite", "envelope_response"]
 
+LINGER = 1.0
+"""Seconds a connection we hang up on keeps reading (and dropping) what the client still sends.
+
+Closing a socket with unread input makes the kernel answer with a reset, which can destroy the response
+before the client reads it; so the write side closes first (the client sees the answer, then EOF) and the
+read side a little later.
+"""
+
 
 def envelope_response(error: BetrueError, trace_id: str) -> web.Response:
     """A JSON error envelope as an aiohttp response, with the trace id header."""
@@ -45,7 +53,7 @@ def _raw_envelope(error: BetrueError) -> bytes:
 class HttpProtocol(web.RequestHandler):
     """aiohttp's request handler plus a header deadline, JSON protocol errors and a draining mode."""
 
-    __slots__ = ("_draining", "_header_clock", "_header_timeout", "_messages_at_clock")
+    __slots__ = ("_draining", "_hanging_up", "_header_clock", "_header_timeout", "_messages_at_clock")
 
     def __init__(self, manager: web.Server, *, header_timeout: float, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -53,10 +61,13 @@ class HttpProtocol(web.RequestHandler):
         self._header_clock: asyncio.TimerHandle | None = None
         self._messages_at_clock = 0
         self._draining = False
+        self._hanging_up = False
 
     # -- the header deadline ----------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._hanging_up:
+            return  # read and dropped: see LINGER
         parsed = self._request_count
         super().data_received(data)
         if self._request_count != parsed:
@@ -82,7 +93,17 @@ class HttpProtocol(web.RequestHandler):
         if transport is not None and not transport.is_closing():
             logger.info("closed a connection whose request headers took over {}s", self._header_timeout)
             transport.write(_raw_envelope(RequestTimeout(f"Request headers took over {self._header_timeout}s")))
-        self.force_close()
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        """After a last response: close the write side now, drop further input, close for good after LINGER."""
+        self._hanging_up = True
+        self._stop_header_clock()
+        self._lingering_time = min(self._lingering_time, LINGER)  # aiohttp's read of an unread body's rest
+        transport = self.transport
+        if transport is not None and not transport.is_closing() and transport.can_write_eof():
+            transport.write_eof()
+        self._loop.call_later(LINGER, self.force_close)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_header_clock()
@@ -123,8 +144,11 @@ class HttpProtocol(web.RequestHandler):
         return response
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
+        error = kw.get("exc_info")
+        if isinstance(error, web.RequestPayloadError | ConnectionError):
+            return  # a broken body or a client gone: already answered (400) or nobody left to answer
         message = str(args[0]) % args[1:] if len(args) > 1 else str(args[0])
-        logger.opt(exception=kw.get("exc_info")).error("aiohttp: {}", message)
+        logger.opt(exception=error).error("aiohttp: {}", message)
 
     # -- shutdown ---------------------------------------------------------------------------------
 

@@ -89,14 +89,18 @@ class IdentityAssertions:
 def pass_identity(app: Application) -> ClientMiddleware:
     """The client middleware that adds the current caller's identity assertion to every outgoing call.
 
-    Calls made outside a call (at start, from a timer) or on behalf of an anonymous caller carry none.
+    Calls made outside a call (at start, from a timer) or on behalf of an anonymous caller carry none;
+    nor do calls to other apps while ``AUTH_SERVICE_SECRET`` is unset (no other app could verify them:
+    those carry the caller's forwarded ``authorization`` only, which the other app verifies itself).
     """
 
     async def sign_identity(call: Call, send: Send) -> Envelope:
         ctx = call.ctx
         if ctx is not None and ctx.identity is not None and app.container.has("auth"):
-            assertions: IdentityAssertions = app.service("auth").assertions
-            call.meta[IDENTITY_HEADER] = assertions.sign(ctx.identity, audience=call.code)
+            auth = app.service("auth")
+            if auth.config.service_secret is not None or call.target == "local":
+                assertions: IdentityAssertions = auth.assertions
+                call.meta[IDENTITY_HEADER] = assertions.sign(ctx.identity, audience=call.code)
         return await send(call)
 
     return sign_identity

@@ -1,0 +1,127 @@
+"""Image attachments: uploaded over HTTP as a stream (``chat/upload``), then referred to by id in ``chat/send``.
+
+The WebSocket carries no file bytes: the page POSTs the image to ``/api/chat/upload`` with its bearer
+token, gets an id, and sends ``{"room", "text", "attachment": id}`` over the WebSocket; the others fetch
+``chat/attachment`` over HTTP and show it. Only the uploader can attach an upload to a message.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from betrue.config import Config, env
+from betrue.server import (
+    Context,
+    FileDownload,
+    NotFound,
+    PayloadTooLarge,
+    Response,
+    Service,
+    StreamSpec,
+    UnsupportedMediaType,
+    Upload,
+)
+from examples.chat.commands import chat, current_user
+
+__all__ = ["ATTACHMENT", "Attachments", "AttachmentsConfig"]
+
+IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
+MAX_IMAGE = 5 * 1024 * 1024
+ATTACHMENT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "What chat/upload answered"}
+ATTACHMENT = {
+    "type": "object",
+    "properties": {
+        "id": ATTACHMENT_ID,
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": IMAGE_TYPES},
+        "size": {"type": "integer"},
+    },
+    "required": ["id", "name", "type", "size"],
+}
+
+
+class AttachmentsConfig(Config):
+    """Chat attachments"""
+
+    folder: str = env("CHAT_UPLOADS", "", description="Folder of uploaded images (a temporary one, removed at stop)")
+
+
+class Attachments(Service):
+    """Uploaded images on disk, with who uploaded each (``attachments``)."""
+
+    name = "attachments"
+    config_class = AttachmentsConfig
+
+    def __init__(self, config: AttachmentsConfig | None = None, **deps: Any) -> None:
+        super().__init__(config or AttachmentsConfig.from_dict({}), **deps)
+        self.config: AttachmentsConfig = self.config
+        self.folder = Path(self.config.folder) if self.config.folder else None
+        self._temporary = self.folder is None
+        self._known: dict[str, dict[str, Any]] = {}
+
+    async def start(self) -> Attachments:
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="betrue-chat-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def stop(self) -> None:
+        if self._temporary and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def keep(self, params: Upload, owner: str) -> dict[str, Any]:
+        """Store the upload's image; nothing is kept when it fails (too large, wrong type, cut off)."""
+        assert self.folder is not None
+        file = await params.file()
+        attachment_id = secrets.token_hex(16)
+        size = await file.save(self.folder / attachment_id)
+        name = Path(file.filename or "image").name[:100]
+        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": file.content_type, "size": size}
+        self._known[attachment_id]["owner"] = owner
+        return self.public(attachment_id)
+
+    def public(self, attachment_id: str) -> dict[str, Any]:
+        found = self._known.get(attachment_id)
+        if found is None:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        return {key: value for key, value in found.items() if key != "owner"}
+
+    def owned(self, attachment_id: str, owner: str) -> dict[str, Any]:
+        """The attachment, if ``owner`` uploaded it (others get 404: ids are not shared by guessing)."""
+        if self._known.get(attachment_id, {}).get("owner") != owner:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        return self.public(attachment_id)
+
+    def download(self, attachment_id: str) -> FileDownload:
+        found = self.public(attachment_id)
+        assert self.folder is not None
+        path = self.folder / attachment_id
+        return FileDownload(path, filename=found["name"], content_type=found["type"], inline=True)
+
+
+@chat.command(
+    "upload",
+    stream=StreamSpec(max_size=MAX_IMAGE, content_types=IMAGE_TYPES, mode="multipart"),
+    output=ATTACHMENT,
+    errors=[PayloadTooLarge, UnsupportedMediaType],
+)
+async def upload(params: Upload, ctx: Context) -> dict[str, Any]:
+    """Upload an image (multipart/form-data, field ``file``, at most 5 MiB); send its id with ``chat/send``."""
+    attachments: Attachments = await ctx.service("attachments")
+    return await attachments.keep(params, current_user(ctx))
+
+
+@chat.command(
+    "attachment",
+    input={"type": "object", "properties": {"id": ATTACHMENT_ID}, "required": ["id"], "additionalProperties": False},
+    stream=StreamSpec.downloads("image/*"),
+    errors=[NotFound],
+)
+async def attachment(params: dict[str, Any], ctx: Context) -> Response:
+    """The image of an attachment (inline, with its type; Range is answered)."""
+    attachments: Attachments = await ctx.service("attachments")
+    return Response(stream=attachments.download(params["id"]))
