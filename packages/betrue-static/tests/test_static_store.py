@@ -32,6 +32,7 @@ CSS = b"body { color: #333; }\n" * 200
         ("/guide/", b"<h1>guide</h1>\n"),
         ("/guide/?page=2", b"<h1>guide</h1>\n"),
         ("/guide//", b"<h1>guide</h1>\n"),
+        ("http://localhost/css/App.css?x=1", CSS),
     ],
 )
 async def test_key_rules(make_app: MakeApp, site: Path, target: str, body: bytes) -> None:
@@ -80,6 +81,8 @@ TRAVERSALS = [
     "/leak.txt",
     "/%252e%252e/secret.txt",
     "/%c0%ae%c0%ae/secret.txt",
+    "http://localhost/../secret.txt",
+    "http://localhost/%2e%2e/secret.txt",
 ]
 
 

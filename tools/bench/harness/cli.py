@@ -20,7 +20,7 @@ from tools.bench.harness.model import Comparison
 from tools.bench.harness.processes import split_cpus, start_server
 from tools.bench.harness.profile import profile
 from tools.bench.harness.report import print_results, write_json
-from tools.bench.harness.runner import QUICK_BUDGET, ComparisonResult, Plan, run_comparison
+from tools.bench.harness.runner import QUICK_BUDGET, ComparisonResult, Plan, quick_plan, run_comparison
 
 __all__ = ["main", "parse"]
 
@@ -62,21 +62,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = select(comparisons, args.only)
     generator, described = choose_generator(args.load)
     cpus = split_cpus()
-    plan = Plan.full(generator, cpus) if args.full else Plan.quick(len(chosen), generator, cpus)
-    print(f"bench: {plan.mode}, {len(chosen)} comparison(s), about {plan.estimate() * len(chosen):.0f}s")
+    plan = Plan.full(generator, cpus) if args.full else quick_plan(chosen, QUICK_BUDGET, generator, cpus)
+    print(f"bench: {plan.mode}, {len(chosen)} comparison(s), about {estimate(chosen, plan):.0f}s")
     print(f"bench: load generator: {described}")
     print(f"bench: {cpus.describe()}")
     print(f"bench: {machine_load()}")
-    if plan.mode == "quick" and plan.estimate() * len(chosen) > QUICK_BUDGET:
+    if plan.mode == "quick" and estimate(chosen, plan) > QUICK_BUDGET:
         print(f"bench: WARNING: {len(chosen)} comparisons do not fit the {QUICK_BUDGET:.0f}s quick budget")
     for module, error in broken.items():
         print(f"bench: WARNING: {module} failed to import: {error}")
     started = time.monotonic()
     results: list[ComparisonResult] = []
     for index, comparison in enumerate(chosen):
-        if plan.mode == "quick":  # re-plan with the budget left: the estimate of start-up costs may be off
-            left = QUICK_BUDGET - (time.monotonic() - started)
-            plan = Plan.quick(len(chosen) - index, generator, cpus, budget=left)
+        if plan.mode == "quick":  # plan each with the budget left, so an overrun shortens the ones after it
+            plan = quick_plan(chosen[index:], QUICK_BUDGET - (time.monotonic() - started), generator, cpus)
         print(f"bench: {comparison.name} ...", flush=True)
         result = run_comparison(comparison, plan)
         print(f"bench: {comparison.name} done in {result.seconds:.1f}s", flush=True)
@@ -88,6 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = bool(broken) or any(result.error is not None for result in results)
     missed = any(not result.met for result in results)
     return 1 if failed or (args.strict and missed) else 0
+
+
+def estimate(chosen: Sequence[Comparison], plan: Plan) -> float:
+    """Seconds the run should take: each comparison's plan as the quick planner will make it, or ``plan``."""
+    if plan.mode != "quick":
+        return sum(plan.cost(comparison.window_setup) for comparison in chosen)
+    total = 0.0
+    for index, comparison in enumerate(chosen):
+        planned = quick_plan(chosen[index:], QUICK_BUDGET - total, plan.generator, plan.cpus)
+        total += planned.cost(comparison.window_setup)
+    return total
 
 
 def machine_load() -> str:

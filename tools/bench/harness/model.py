@@ -130,6 +130,9 @@ class Comparison:
     connections: int = 50
     lower_is_better: bool = False
     description: str = ""
+    window_setup: float = 0.0
+    """Seconds each measure call spends beyond ``window.seconds`` (starting a load process, connecting 200
+    WebSocket clients...), so ``--quick`` can budget it; the harness prints a hint when calls overrun it."""
 
     def __post_init__(self) -> None:
         if (self.request is None) == (self.measure is None):

@@ -104,6 +104,9 @@ def print_results(results: list[ComparisonResult], plan: Plan) -> None:
     for result in results:
         if result.error is not None:
             print(f"\nERROR {result.comparison.name}: {result.error}")
+    for result in results:
+        if (hint := result.setup_hint) is not None:
+            print(f"HINT {hint}")
     print()
     for result in results:
         comparison = result.comparison

@@ -1,30 +1,33 @@
 """Run one comparison: both servers up, warm-up, then interleaved rounds betrue/baseline, then a clean stop.
 
 Example:
-    >>> Plan.quick(count=2, generator="wrk", cpus=Cpus((0,), (1,))).seconds
-    2.0
+    >>> plan = Plan.quick(20.0, generator="wrk", cpus=Cpus((0,), (1,)))
+    >>> plan.rounds, plan.seconds, plan.cost()
+    (3, 2.0, 18.0)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tools.bench.harness.load import http_load
 from tools.bench.harness.model import Comparison, Generator, Measure, Measurement, Side, Target, Window
 from tools.bench.harness.processes import Cpus, RunningServer, start_server
 
-__all__ = ["ComparisonResult", "Plan", "SideResult", "run_comparison"]
+__all__ = ["ComparisonResult", "Plan", "SideResult", "quick_plan", "run_comparison"]
 
-QUICK_BUDGET = 170.0
-"""Seconds the whole ``--quick`` run may take (the check allows 180)."""
+QUICK_BUDGET = 165.0
+"""Seconds the comparisons of a ``--quick`` run may take (the check allows 180 for the whole command)."""
 QUICK_PER_COMPARISON = 20.0
 OVERHEAD = 4.0
 """Seconds a comparison spends outside load: starting and probing two servers, stopping them."""
+_QUICK_SHAPES = ((3, 2.0), (2, 2.0), (3, 1.0), (2, 1.0), (1, 1.0))
+"""(rounds, seconds per window) of ``--quick``, richest first: the planner takes the first that fits."""
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,13 @@ class Plan:
     cpus: Cpus
 
     @classmethod
-    def quick(cls, count: int, generator: Generator, cpus: Cpus, budget: float = QUICK_BUDGET) -> Plan:
-        """Fits ``count`` comparisons in ``budget`` seconds: ~20 s each, fewer and shorter rounds when there
-        are many. The run calls it again before each comparison with what is left, so overruns self-correct."""
-        per = min(QUICK_PER_COMPARISON, budget / max(1, count))
-        warmup = 1.0
-        rounds = 3 if per >= 12 else 2 if per >= 10 else 1
-        seconds = float(max(1, math.floor((per - OVERHEAD - 2 * warmup) / (2 * rounds))))
-        return cls("quick", warmup, seconds, rounds, generator, cpus)
+    def quick(cls, budget: float, generator: Generator, cpus: Cpus, window_setup: float = 0.0) -> Plan:
+        """The richest quick plan whose cost fits ``budget`` seconds (the poorest when none does)."""
+        for rounds, seconds in _QUICK_SHAPES:
+            plan = cls("quick", 1.0, seconds, rounds, generator, cpus)
+            if plan.cost(window_setup) <= budget:
+                break
+        return plan
 
     @classmethod
     def full(cls, generator: Generator, cpus: Cpus) -> Plan:
@@ -56,12 +58,24 @@ class Plan:
     def self_check(cls, generator: Generator, cpus: Cpus) -> Plan:
         return cls("self-check", 0.0, 1.0, 1, generator, cpus)
 
-    def estimate(self) -> float:
-        """Seconds one comparison takes under this plan."""
-        return OVERHEAD + 2 * self.warmup + 2 * self.rounds * self.seconds
+    def cost(self, window_setup: float = 0.0) -> float:
+        """Seconds one comparison takes under this plan, its measure calls' set-up included."""
+        calls = 2 * (self.rounds + (1 if self.warmup > 0 else 0))
+        return OVERHEAD + 2 * self.warmup + 2 * self.rounds * self.seconds + calls * window_setup
 
     def window(self, connections: int, seconds: float, warmup: bool = False) -> Window:
         return Window(seconds, connections, self.cpus.load, self.generator, warmup)
+
+
+def quick_plan(remaining: Sequence[Comparison], left: float, generator: Generator, cpus: Cpus) -> Plan:
+    """The plan of ``remaining[0]`` when ``left`` seconds are left for all of ``remaining``: its cheapest
+    plan plus an equal share of the slack, 20 s at most (unless its cheapest plan alone takes longer)."""
+    rounds, seconds = _QUICK_SHAPES[-1]
+    poorest = Plan("quick", 1.0, seconds, rounds, generator, cpus)
+    minimums = [poorest.cost(comparison.window_setup) for comparison in remaining]
+    share = max(0.0, left - sum(minimums)) / len(remaining)
+    budget = min(max(QUICK_PER_COMPARISON, minimums[0]), minimums[0] + share)
+    return Plan.quick(budget, generator, cpus, remaining[0].window_setup)
 
 
 @dataclass
@@ -127,6 +141,21 @@ class ComparisonResult:
     error: str | None = None
     seconds: float = 0.0
     plan: Plan | None = None
+    setups: list[float] = field(default_factory=list)
+    """Seconds each measuring call took beyond its window (process start, connecting clients...)."""
+
+    @property
+    def setup_hint(self) -> str | None:
+        """Advice when the measure's set-up overruns what the comparison declares (``window_setup``)."""
+        if not self.setups:
+            return None
+        typical = statistics.median(self.setups)
+        if typical <= self.comparison.window_setup + 1.0:
+            return None
+        return (
+            f"{self.comparison.name}: each measuring call took {typical:.1f}s beyond its window; declare "
+            f"window_setup={typical:.0f} on the Comparison so --quick can budget it"
+        )
 
     @property
     def ratio(self) -> float | None:
@@ -170,7 +199,9 @@ def run_comparison(comparison: Comparison, plan: Plan) -> ComparisonResult:
                 running = servers[0] if target.side == "betrue" else servers[1]
                 cpu_before, started_at = running.cpu_seconds(), time.monotonic()
                 measurement = measure(target, plan.window(comparison.connections, plan.seconds))
-                cpu = (running.cpu_seconds() - cpu_before) / (time.monotonic() - started_at)
+                elapsed = time.monotonic() - started_at
+                result.setups.append(max(0.0, elapsed - plan.seconds))
+                cpu = (running.cpu_seconds() - cpu_before) / elapsed
                 result.sides[target.side].rounds.append(dataclasses.replace(measurement, server_cpu=cpu))
         for measured in result.sides.values():
             if measured.error_rate > 0.001:

@@ -264,7 +264,7 @@ class Application:
         self._accepting = False
         adapters = self.adapters()
         for adapter in adapters:
-            await adapter.close_listeners()
+            await _logged(adapter.close_listeners(), f"closing the listeners of {type(adapter).__name__}")
         grace = self.config.shutdown_timeout if timeout is None else timeout
         if self._inflight:
             logger.info("waiting up to {}s for {} calls in flight", grace, self._inflight)
@@ -274,7 +274,7 @@ class Application:
             except TimeoutError:
                 logger.warning("{} calls still running after {}s of grace; stopping anyway", self._inflight, grace)
         for adapter in reversed(adapters):  # routes added by a later adapter (ws on http) close first
-            await adapter.close()
+            await _logged(adapter.close(), f"closing {type(adapter).__name__}")
         for subscription in self._subscriptions:
             subscription.unsubscribe()
         self._subscriptions.clear()
@@ -358,14 +358,12 @@ class Application:
             rejected = Response.from_error(error)
             rejected.trace_id = trace_id
             return rejected
-        scope = self.container.request_scope()
         ctx = Context(
             self,
             command=self.commands[code],
             trace_id=trace_id,
             meta=meta,
             adapter=adapter,
-            scope=scope,
             identity=identity,
             connection=connection,
             deadline=deadline,
@@ -375,9 +373,10 @@ class Application:
             response = await pipeline(ctx, {} if params is None else params)
         finally:
             self._inflight -= 1
-            if self._inflight == 0:
-                self._idle.set()
-            await scope.close()
+            if self._inflight == 0 and not self._accepting:
+                self._idle.set()  # stop() is waiting for the calls in flight
+            if ctx._scope is not None:  # most calls use no request-scoped service: no scope was made
+                await ctx._scope.close()
         response.trace_id = ctx.trace_id  # the tracing stage may have replaced a generated id with its span's
         return response
 
@@ -469,3 +468,11 @@ class Application:
                 await scope.close()
 
         return deliver
+
+
+async def _logged(step: Awaitable[None], what: str) -> None:
+    """Run one shutdown step; a failure is logged and the shutdown goes on."""
+    try:
+        await step
+    except Exception:
+        logger.opt(exception=True).error("{} failed", what)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -112,8 +112,10 @@ class Client:
 
     def transport(self, target: str) -> Transport:
         """The one transport of a target (``local``, ``http://…``), made on first use and shared."""
-        target = target.rstrip("/")
         found = self.transports.get(target)
+        if found is None:
+            target = target.rstrip("/")
+            found = self.transports.get(target)
         if found is None:
             scheme = target.split("://", 1)[0] if "://" in target else target
             factory = self.schemes.get(scheme)
@@ -170,7 +172,7 @@ class Client:
             raise error_from_envelope(dict(envelope))
         return envelope.get("result")
 
-    async def call_envelope(
+    def call_envelope(
         self,
         code: str,
         params: Any = None,
@@ -180,8 +182,8 @@ class Client:
         idempotent: bool | None = None,
         transport: Transport | None = None,
         ctx: Context | None = None,
-    ) -> Envelope:
-        """Like ``call`` but answers the envelope, errors included, without raising them."""
+    ) -> Awaitable[Envelope]:
+        """Like ``call`` but answers the envelope, errors included, without raising them (await it)."""
         group = code.split("/", 1)[0]
         policy = self.policies.get(group, self.default_policy)
         outgoing: dict[str, str] = {}
@@ -214,7 +216,7 @@ class Client:
             self.idempotency.of(code, policy, idempotent),
             ctx,
         )
-        return await self._send(call)
+        return self._send(call)
 
     def bound(self, ctx: Context) -> BoundClient:
         return BoundClient(self, ctx)
@@ -240,7 +242,7 @@ class BoundClient:
         self._client = client
         self._ctx = ctx
 
-    async def call(
+    def call(
         self,
         code: str,
         params: Any = None,
@@ -248,9 +250,9 @@ class BoundClient:
         timeout: float | None = None,
         idempotent: bool | None = None,
         meta: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Call ``code`` on behalf of the current call (see ``Client.call``)."""
-        return await self._client.call(code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx)
+    ) -> Awaitable[Any]:
+        """Call ``code`` on behalf of the current call (see ``Client.call``); await it."""
+        return self._client.call(code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx)
 
     def __getattr__(self, group: str) -> _Path:
         if group.startswith("_"):
@@ -271,11 +273,11 @@ class _Path:
             raise AttributeError(name)
         return _Path(self._client, self._ctx, f"{self._code}/{name}")
 
-    async def __call__(
+    def __call__(
         self,
         params: Any = None,
         *,
         timeout: float | None = None,
         idempotent: bool | None = None,
-    ) -> Any:
-        return await self._client.call(self._code, params, timeout=timeout, idempotent=idempotent, ctx=self._ctx)
+    ) -> Awaitable[Any]:
+        return self._client.call(self._code, params, timeout=timeout, idempotent=idempotent, ctx=self._ctx)

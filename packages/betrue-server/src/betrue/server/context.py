@@ -43,7 +43,7 @@ def trace_id_from(meta: Mapping[str, str]) -> str:
         'req-42'
         >>> trace_id_from({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
         '4bf92f3577b34da6a3ce929d0e0e4736'
-        >>> len(trace_id_from({"x-trace-id": "bad\nid"}))
+        >>> len(trace_id_from({"x-trace-id": "bad id"}))
         32
     """
     given = meta.get("x-trace-id")
@@ -63,7 +63,11 @@ class Identity:
         True
     """
 
-    __slots__ = ("claims", "roles", "subject")
+    __slots__ = (
+        "claims",
+        "roles",
+        "subject",
+    )
 
     def __init__(self, subject: str, *, roles: tuple[str, ...] = (), claims: Mapping[str, Any] | None = None) -> None:
         self.subject = subject
@@ -97,6 +101,7 @@ class Context:
 
     __slots__ = (
         "_logger",
+        "_scope",
         "adapter",
         "app",
         "command",
@@ -105,7 +110,6 @@ class Context:
         "identity",
         "meta",
         "parent_span",
-        "scope",
         "span",
         "state",
         "trace_id",
@@ -119,7 +123,7 @@ class Context:
         trace_id: str,
         meta: Mapping[str, str],
         adapter: str,
-        scope: RequestScope,
+        scope: RequestScope | None = None,
         logger: Logger | None = None,
         identity: Identity | None = None,
         connection: Any = None,
@@ -131,7 +135,7 @@ class Context:
         self.trace_id = trace_id
         self.meta = meta
         self.adapter = adapter
-        self.scope = scope
+        self._scope = scope
         self._logger = logger
         self.identity = identity
         self.connection = connection
@@ -155,6 +159,14 @@ class Context:
     @property
     def code(self) -> str:
         return self.command.code if self.command is not None else ""
+
+    @property
+    def scope(self) -> RequestScope:
+        """This call's request-scoped services; made on first use."""
+        scope = self._scope
+        if scope is None:
+            scope = self._scope = self.app.container.request_scope()
+        return scope
 
     async def service(self, name: str) -> Any:
         """A service from DI; request-scoped ones are built once per call and stopped after it."""

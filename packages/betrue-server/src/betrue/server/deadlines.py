@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from betrue.server.errors import GatewayTimeout
@@ -50,15 +50,19 @@ def deadline_from_meta(meta: Mapping[str, str]) -> float | None:
     return time.time() + max(0.0, milliseconds) / 1000
 
 
-async def enforce_deadline(ctx: Context, params: Any, call_next: CallNext) -> Response:
+def enforce_deadline(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
     """Answer 504 once ``ctx.deadline`` passes: nobody waits for the result any more.
 
     A call that arrives after its deadline never runs (no ghost executions); one that runs past it
-    is cancelled.
+    is cancelled. Without a deadline it hands back the next stage's awaitable and keeps no frame.
     """
     deadline = ctx.deadline
     if deadline is None:
-        return await call_next(ctx, params)
+        return call_next(ctx, params)
+    return _within(ctx, params, call_next, deadline)
+
+
+async def _within(ctx: Context, params: Any, call_next: CallNext, deadline: float) -> Response:
     remaining = deadline - time.time()
     if remaining <= 0:
         raise GatewayTimeout("deadline passed before the call started", details={"reason": "deadline"})

@@ -8,6 +8,7 @@ shape as every other JSON line. In pretty mode, or for everything else, loguru d
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 import traceback
@@ -40,7 +41,7 @@ _UNSET = "-"  # the extras every line has outside a call, so the pretty format n
 class _Settings:
     """What ``setup_logging`` decided, read by every call; one object so a call does one lookup."""
 
-    __slots__ = ("client_errors", "debug", "errors", "installed", "json", "stream", "successes")
+    __slots__ = ("client_errors", "debug", "errors", "fd", "installed", "json", "stream", "successes")
 
     def __init__(self) -> None:
         self.json = False  # until setup_logging: loguru's own default sink
@@ -49,25 +50,32 @@ class _Settings:
         self.errors = True
         self.debug = False
         self.stream: IO[bytes] | None = None
+        self.fd: int | None = None  # stderr's descriptor: one write(2) a line, no buffer to flush
         self.installed: list[int] = []
 
 
 _settings = _Settings()
-_clock: list[Any] = [-1, ""]  # [millisecond, its ISO text]: calls in the same millisecond share the text
+_clock: list[Any] = [-1, ""]  # [second, its ISO text]: formatted once a second, not once a line
 
 
 def _iso_now(now: float) -> str:
-    millisecond = int(now * 1000)
-    if millisecond != _clock[0]:
-        seconds, fraction = divmod(millisecond, 1000)
-        _clock[0] = millisecond
-        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:03d}Z"
-    text: str = _clock[1]
-    return text
+    seconds = int(now)
+    if seconds != _clock[0]:
+        _clock[0] = seconds
+        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+    return f"{_clock[1]}{int((now - seconds) * 1000):03d}Z"
 
 
 def _write(line: dict[str, Any]) -> None:
     data = orjson.dumps(line, default=str) + b"\n"
+    fd = _settings.fd
+    if fd is not None:
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        except OSError:  # a closed or broken log stream must never fail a call
+            pass
+        return
     try:
         stream = _settings.stream
         if stream is None:  # stderr as it is now: a test runner may have swapped it since setup
@@ -115,6 +123,11 @@ def setup_logging(config: AppConfig, stream: IO[bytes] | None = None) -> None:
     logger.configure(extra={"trace_id": _UNSET, "command": _UNSET})
     level = _LEVELS.get(config.log_level, 20)
     _settings.stream = stream
+    _settings.fd = None
+    if stream is None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a test runner's stand-in has no descriptor
+            sys.stderr.flush()
+            _settings.fd = sys.stderr.fileno()
     _settings.json = not config.log_pretty
     _settings.debug = level <= _LEVELS["DEBUG"]
     _settings.errors = config.log_calls != "off" and level <= _LEVELS["ERROR"]
@@ -134,21 +147,23 @@ async def log_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
     At debug level the params and the result are logged too, through ``redact``.
     """
     settings = _settings
+    code = ctx.code
     if settings.debug:
-        ctx.logger.debug("{} params {}", ctx.code, redact(params))
-    started = time.perf_counter()
+        ctx.logger.debug("{} params {}", code, redact(params))
+    started = time.time()
     response = await call_next(ctx, params)
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    ended = time.time()
+    duration_ms = int((ended - started) * 1_000_000) / 1000  # what round(x, 3) gives, for a fraction of its cost
     failed = response.code >= 500
     if settings.errors if failed else settings.client_errors if response.error is not None else settings.successes:
         if settings.json:
             _write(
                 {
-                    "time": _iso_now(time.time()),
+                    "time": _iso_now(ended),
                     "level": "ERROR" if failed else "INFO",
-                    "message": f"{ctx.code} {response.status} {duration_ms}ms",
+                    "message": f"{code} {response.status} {duration_ms}ms",
                     "trace_id": ctx.trace_id,
-                    "command": ctx.code,
+                    "command": code,
                     "adapter": ctx.adapter,
                     "status": response.status,
                     "code": response.code,
@@ -156,10 +171,10 @@ async def log_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
                 }
             )
         else:
-            ctx.logger.log("ERROR" if failed else "INFO", "{} {} {}ms", ctx.code, response.status, duration_ms)
+            ctx.logger.log("ERROR" if failed else "INFO", "{} {} {}ms", code, response.status, duration_ms)
     if settings.debug:
         shown = response.error.to_error() if response.error is not None else redact(response.result)
-        ctx.logger.debug("{} result {}", ctx.code, shown)
+        ctx.logger.debug("{} result {}", code, shown)
     return response
 
 

@@ -13,7 +13,7 @@ Instruments (Prometheus names in brackets):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import Counter, Meter, NoOpCounter
@@ -99,9 +99,11 @@ class CallMetrics:
 
         idle = self.idle
 
-        async def measure_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
-            if idle():
-                return await call_next(ctx, params)
+        def measure_call(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
+            # A plain function: with nothing recording it hands back the next stage's awaitable, no frame kept.
+            return call_next(ctx, params) if idle() else measured(ctx, params, call_next)
+
+        async def measured(ctx: Context, params: Any, call_next: CallNext) -> Response:
             code = ctx.code
             command = labels("command", code)
             in_flight.add(1, command)
@@ -138,9 +140,10 @@ class CallMetrics:
 
         idle = self.idle
 
-        async def measure_client(call: Call, send: Send) -> Envelope:
-            if idle():
-                return await send(call)
+        def measure_client(call: Call, send: Send) -> Awaitable[Envelope]:
+            return send(call) if idle() else measured(call, send)
+
+        async def measured(call: Call, send: Send) -> Envelope:
             target = call.transport.target
             where = labels("target", target, "command", call.code)
             in_flight.add(1, where)

@@ -98,18 +98,18 @@ class Timeout:
     def __init__(self, *, guard_all: bool = False) -> None:
         self.guard_all = guard_all
 
-    async def __call__(self, call: Call, send: Send) -> Envelope:
+    def __call__(self, call: Call, send: Send) -> Awaitable[Envelope]:
         if call.deadline is None:
-            return await send(call)
+            return send(call)
         remaining = call.deadline - time.time()
         if remaining <= 0:
             message = "deadline passed before the call was sent"
-            return call.error(GatewayTimeout(message, details=_why(call, "timeout")))
+            return _answer(call.error(GatewayTimeout(message, details=_why(call, "timeout"))))
         policy = call.policy
         may_wait = self.guard_all or (policy.bulkhead > 0 and policy.bulkhead_queue > 0)
         if not may_wait and call.transport.enforces_deadline:
-            return await send(call)
-        return await _bounded(call, send, remaining)
+            return send(call)
+        return _bounded(call, send, remaining)
 
 
 async def _bounded(call: Call, send: Send, remaining: float) -> Envelope:
@@ -133,10 +133,13 @@ class Retry:
     def __init__(self, learn: Callable[[Call], Awaitable[bool]] | None = None) -> None:
         self.learn = learn
 
-    async def __call__(self, call: Call, send: Send) -> Envelope:
+    def __call__(self, call: Call, send: Send) -> Awaitable[Envelope]:
+        return send(call) if call.policy.retries <= 0 or call.idempotent is False else self._retrying(call, send)
+
+    async def _retrying(self, call: Call, send: Send) -> Envelope:
         envelope = await send(call)
         policy = call.policy
-        if policy.retries <= 0 or not self._retryable(envelope):
+        if not self._retryable(envelope):
             return envelope
         if call.idempotent is None:
             call.idempotent = await self.learn(call) if self.learn is not None else False
@@ -199,10 +202,11 @@ class CircuitBreakers:
     def __init__(self) -> None:
         self.by_target: dict[str, CircuitBreaker] = {}
 
-    async def __call__(self, call: Call, send: Send) -> Envelope:
+    def __call__(self, call: Call, send: Send) -> Awaitable[Envelope]:
+        return send(call) if call.policy.breaker_failures <= 0 else self._guarded(call, send)
+
+    async def _guarded(self, call: Call, send: Send) -> Envelope:
         policy = call.policy
-        if policy.breaker_failures <= 0:
-            return await send(call)
         breaker = self.by_target.get(call.target)
         if breaker is None:
             breaker = self.by_target[call.target] = CircuitBreaker()
@@ -225,10 +229,11 @@ class Bulkheads:
         self.slots: dict[str, asyncio.Semaphore] = {}
         self.waiting: dict[str, int] = {}
 
-    async def __call__(self, call: Call, send: Send) -> Envelope:
+    def __call__(self, call: Call, send: Send) -> Awaitable[Envelope]:
+        return send(call) if call.policy.bulkhead <= 0 else self._limited(call, send)
+
+    async def _limited(self, call: Call, send: Send) -> Envelope:
         policy = call.policy
-        if policy.bulkhead <= 0:
-            return await send(call)
         key = call.target if policy.bulkhead_scope == "target" else f"{call.target} {call.code}"
         slots = self.slots.get(key)
         if slots is None:
@@ -248,6 +253,10 @@ class Bulkheads:
             return await send(call)
         finally:
             slots.release()
+
+
+async def _answer(envelope: Envelope) -> Envelope:
+    return envelope
 
 
 def _why(call: Call, reason: str) -> dict[str, str]:

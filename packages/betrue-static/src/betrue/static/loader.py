@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from betrue.static.assets import Asset, AssetOptions, build_asset
@@ -51,7 +52,9 @@ def load_assets(root: str | os.PathLike[str], options: LoadOptions | None = None
         files, prefix=normalize_prefix(options.prefix), config=options.config, case=options.case
     )
     entries = [(f.relative, f.data, f.mtime, f.relative) for f in files if template_target(f.relative) is None]
-    entries += [(r.relative, r.data, r.mtime, r.template) for r in rendered]
+    # A rendered page depends on the config and other files too: its Last-Modified is when it was rendered.
+    rendered_at = time.time()
+    entries += [(r.relative, r.data, max(r.mtime, rendered_at), r.template) for r in rendered]
     owners: dict[str, str] = {}
     for key, _, _, source in entries:
         folded = file_key(key, options.case)

@@ -115,7 +115,8 @@ class StaticService(Service):
     async def stop(self) -> None:
         self._stop_watch.set()
         if self._watcher is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            # watchfiles notices the stop event within its step; wait_for cancels it if it does not.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._watcher, 5)
             self._watcher = None
 

@@ -91,11 +91,14 @@ class StaticFiles:
         raw_path = request.raw_path
         asset = self._exact.get(raw_path)
         if asset is None:
-            if not raw_path.startswith("/"):  # absolute-form request target: use the parsed path
-                raw_path = request.rel_url.raw_path_qs
-            asset = self.lookup(raw_path)
+            if "?" in raw_path:  # file(...) URLs carry ?v=: try the path alone before the full key rules
+                asset = self._exact.get(raw_path.partition("?")[0])
             if asset is None:
-                return web.Response(status=404, text="404: Not Found")
+                if not raw_path.startswith("/"):  # absolute-form request target: use the parsed path
+                    raw_path = request.rel_url.raw_path_qs
+                asset = self.lookup(raw_path)
+                if asset is None:
+                    return web.Response(status=404, text="404: Not Found")
         return self.respond(request, asset)
 
     def respond(self, request: web.Request, asset: Asset) -> web.StreamResponse:

@@ -83,10 +83,13 @@ async def read_params(request: web.Request, content_type: str | None, limit: int
     if length is not None and length > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes", details={"limit": limit})
     content = request.content
-    if content.is_eof():  # the whole body arrived with the headers: the common case, no clock needed
-        body = content.read_nowait()
-    else:
-        body = await _read_slowly(content, limit, timeout)
+    try:
+        if content.is_eof():  # the whole body arrived with the headers: the common case, no clock needed
+            body = content.read_nowait()
+        else:
+            body = await _read_slowly(content, limit, timeout)
+    except web.RequestPayloadError as error:  # broken chunked encoding, bad compression
+        raise ValidationError(f"Malformed body: {error}") from None
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes", details={"limit": limit})
     if not body:
@@ -104,8 +107,6 @@ async def _read_slowly(content: Any, limit: int, timeout: float) -> bytes:
                     raise PayloadTooLarge(f"The body is over the limit of {limit} bytes", details={"limit": limit})
     except TimeoutError:
         raise RequestTimeout(f"The body took over {timeout}s to arrive") from None
-    except web.RequestPayloadError as error:  # broken chunked encoding, bad compression
-        raise ValidationError(f"Malformed body: {error}") from None
     return bytes(chunks)
 
 

@@ -157,8 +157,8 @@ class HttpProtocol(web.RequestHandler):
         self._draining = True
         self._stop_header_clock()
         waiter = self._waiter
-        if waiter is not None and not waiter.done() and not self._messages:
-            self.close()
+        if waiter is not None and not waiter.done() and not self._messages and not self._request_in_progress:
+            self.force_close()  # idle: nothing to finish (aiohttp's close() would leave the socket open)
 
 
 class ListeningSite(web.BaseSite):

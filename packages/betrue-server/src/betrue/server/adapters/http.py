@@ -70,7 +70,7 @@ class HttpAdapter(Adapter):
     config: HttpConfig
 
     def __init__(self, config: HttpConfig | None = None, **deps: Any) -> None:
-        super().__init__(config or HttpConfig(), **deps)
+        super().__init__(config if config is not None else HttpConfig.from_dict({}), **deps)
         self.web: web.Application = web.Application()
         self.runner: web.AppRunner | None = None
         self.site: ListeningSite | None = None
