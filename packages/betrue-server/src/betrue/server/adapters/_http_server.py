@@ -71,7 +71,8 @@ class HttpProtocol(web.RequestHandler):
         parsed = self._request_count
         super().data_received(data)
         if self._request_count != parsed:
-            self._stop_header_clock()
+            if self._header_clock is not None:
+                self._stop_header_clock()
         elif self._header_clock is None and data and self._between_requests():
             self._messages_at_clock = parsed
             self._header_clock = self._loop.call_later(self._header_timeout, self._headers_overdue)
