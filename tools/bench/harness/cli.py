@@ -75,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[ComparisonResult] = []
     for index, comparison in enumerate(chosen):
         if plan.mode == "quick":  # plan each with the budget left, so an overrun shortens the ones after it
-            plan = quick_plan(chosen[index:], QUICK_BUDGET - (time.monotonic() - started), generator, cpus)
+            drifts = [r.seconds - r.plan.cost(r.comparison.window_setup) for r in results if r.plan is not None]
+            drift = max(0.0, sum(drifts) / len(drifts)) if drifts else 0.0
+            left = QUICK_BUDGET - (time.monotonic() - started)
+            plan = quick_plan(chosen[index:], left, generator, cpus, drift)
         print(f"bench: {comparison.name} ...", flush=True)
         result = run_comparison(comparison, plan)
         print(f"bench: {comparison.name} done in {result.seconds:.1f}s", flush=True)

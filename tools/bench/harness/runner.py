@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 import traceback
@@ -21,7 +22,7 @@ from tools.bench.harness.processes import Cpus, RunningServer, start_server
 
 __all__ = ["ComparisonResult", "Plan", "SideResult", "quick_plan", "run_comparison"]
 
-QUICK_BUDGET = 165.0
+QUICK_BUDGET = 160.0
 """Seconds the comparisons of a ``--quick`` run may take (the check allows 180 for the whole command)."""
 QUICK_PER_COMPARISON = 20.0
 OVERHEAD = 4.0
@@ -67,14 +68,20 @@ class Plan:
         return Window(seconds, connections, self.cpus.load, self.generator, warmup)
 
 
-def quick_plan(remaining: Sequence[Comparison], left: float, generator: Generator, cpus: Cpus) -> Plan:
+def quick_plan(
+    remaining: Sequence[Comparison], left: float, generator: Generator, cpus: Cpus, drift: float = 0.0
+) -> Plan:
     """The plan of ``remaining[0]`` when ``left`` seconds are left for all of ``remaining``: its cheapest
-    plan plus an equal share of the slack, 20 s at most (unless its cheapest plan alone takes longer)."""
+    plan plus an equal share of the slack, 20 s at most (unless its cheapest plan alone takes longer).
+
+    ``drift``: seconds the comparisons so far took beyond their plans' cost, on average (a busy machine
+    starts servers slowly); each remaining comparison is expected to take that much longer too.
+    """
     rounds, seconds = _QUICK_SHAPES[-1]
     poorest = Plan("quick", 1.0, seconds, rounds, generator, cpus)
-    minimums = [poorest.cost(comparison.window_setup) for comparison in remaining]
+    minimums = [poorest.cost(comparison.window_setup) + drift for comparison in remaining]
     share = max(0.0, left - sum(minimums)) / len(remaining)
-    budget = min(max(QUICK_PER_COMPARISON, minimums[0]), minimums[0] + share)
+    budget = min(max(QUICK_PER_COMPARISON, minimums[0]), minimums[0] + share) - drift
     return Plan.quick(budget, generator, cpus, remaining[0].window_setup)
 
 
@@ -154,7 +161,7 @@ class ComparisonResult:
             return None
         return (
             f"{self.comparison.name}: each measuring call took {typical:.1f}s beyond its window; declare "
-            f"window_setup={typical:.0f} on the Comparison so --quick can budget it"
+            f"window_setup={math.ceil(typical)} on the Comparison so --quick can budget it"
         )
 
     @property
