@@ -56,7 +56,8 @@ class HttpTransport(Transport):
         self._base = URL(self.target)
         self._urls: dict[str, URL] = {}
         self._session: aiohttp.ClientSession | None = None
-        self._open_timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout)
+        # sock_connect bounds opening a new connection only: a pooled one costs no timer.
+        self._open_timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -92,7 +93,7 @@ class HttpTransport(Transport):
             if remaining <= 0:
                 raise GatewayTimeout("deadline passed before the call was sent", details=self._why("timeout", code))
             headers[TIMEOUT_HEADER] = timeout_header(deadline)
-            timeout = aiohttp.ClientTimeout(total=remaining, connect=min(self.connect_timeout, remaining))
+            timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=min(self.connect_timeout, remaining))
         try:
             async with self.session.post(self.url_for(code), data=body, headers=headers, timeout=timeout) as reply:
                 raw = await self._read(reply, code)
