@@ -7,6 +7,8 @@ shape as every other JSON line. In pretty mode, or for everything else, loguru d
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import os
 import sys
@@ -68,6 +70,30 @@ def _iso_now(now: float) -> str:
 
 def _write(line: dict[str, Any]) -> None:
     data = orjson.dumps(line, default=str) + b"\n"
+    if _settings.fd is None:
+        _write_bytes(data)
+        return
+    # Under load, one write(2) per loop turn instead of one per line: lines wait for the end of the
+    # current turn at most, and an error line (or no running loop) flushes at once.
+    _pending.append(data)
+    if line.get("level") in ("ERROR", "CRITICAL"):
+        _flush_pending()
+        return
+    if len(_pending) == 1:
+        try:
+            asyncio.get_running_loop().call_soon(_flush_pending)
+        except RuntimeError:
+            _flush_pending()
+
+
+def _flush_pending() -> None:
+    if _pending:
+        data = b"".join(_pending)
+        _pending.clear()
+        _write_bytes(data)
+
+
+def _write_bytes(data: bytes) -> None:
     fd = _settings.fd
     if fd is not None:
         try:
@@ -88,6 +114,9 @@ def _write(line: dict[str, Any]) -> None:
         stream.flush()
     except (OSError, ValueError):  # a closed or broken log stream must never fail a call
         pass
+
+
+_pending: list[bytes] = []
 
 
 def json_sink(message: Message) -> None:
@@ -114,6 +143,9 @@ def setup_logging(config: AppConfig, stream: IO[bytes] | None = None) -> None:
         >>> from betrue.server import AppConfig
         >>> setup_logging(AppConfig.from_dict({"log_level": "WARNING"}))  # doctest: +SKIP
     """
+    _flush_pending()
+    atexit.unregister(_flush_pending)
+    atexit.register(_flush_pending)
     if not _settings.installed:
         with contextlib.suppress(ValueError):
             logger.remove(0)  # loguru's default stderr sink, replaced by ours
