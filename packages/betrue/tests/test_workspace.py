@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ["config", "server", "static", "ws", "nats", "postgres"]
 
@@ -100,3 +102,10 @@ def test_a_module_that_fails_to_import_is_reported(tmp_path: Path) -> None:
     )
     failures = json.loads(result.stdout.strip().splitlines()[-1])
     assert "side effect at import" in failures["broken_module"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_name_resolves(package: str) -> None:
+    module = importlib.import_module(f"betrue.{package}")
+    missing = [name for name in getattr(module, "__all__", []) if not hasattr(module, name)]
+    assert missing == []

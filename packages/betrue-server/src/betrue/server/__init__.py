@@ -9,69 +9,179 @@ Example:
     >>> app = Application("demo", groups=[users])
 """
 
-from betrue.server.adapters.base import Adapter
-from betrue.server.adapters.http import HttpAdapter, HttpConfig
-from betrue.server.appconfig import AppConfig
-from betrue.server.application import Application
-from betrue.server.asyncapi import asyncapi_document
-from betrue.server.auth import (
-    ApiKeyAuthenticator,
-    Auth,
-    AuthConfig,
-    Authenticator,
-    JwtAuthenticator,
-    RateLimiter,
-    issue_token,
-    use_auth,
-)
-from betrue.server.calls import Call, ClientMiddleware
-from betrue.server.client import BoundClient, Client, MetaHook
-from betrue.server.commands import Command, CommandClass, Group, Subscriber
-from betrue.server.context import Context, Identity, new_trace_id, trace_id_from
-from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
-from betrue.server.errors import (
-    BadGateway,
-    BetrueError,
-    Conflict,
-    Forbidden,
-    GatewayTimeout,
-    InternalError,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    RequestTimeout,
-    ServiceUnavailable,
-    TooManyRequests,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationError,
-    error_class,
-    error_from_envelope,
-)
-from betrue.server.eventdecl import EventDeclaration, declare_event, declared_events
-from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
-from betrue.server.gateway import Gateway, GatewayConfig
-from betrue.server.openapi import openapi_document
-from betrue.server.resilience import Policy
-from betrue.server.response import Response
-from betrue.server.routing import ClientConfig
-from betrue.server.streams import (
-    BytesDownload,
-    Download,
-    FileDownload,
-    RangeNotSatisfiable,
-    StreamDownload,
-    StreamSpec,
-    Upload,
-    UploadFile,
-)
-from betrue.server.telemetry import Telemetry, TelemetryConfig
-from betrue.server.transports.base import Transport
-from betrue.server.transports.http import HttpTransport
-from betrue.server.transports.local import LocalTransport
-from betrue.server.types import CallNext, EventHandler, Handler, Meta, Middleware, Schema, Scope
-from betrue.server.validation import SchemaError, compile_schema
-from betrue.server.wire import decode_json, encode_json
+# The names load on first use, so `betrue --help` and a plugin that needs one module do not import the
+# whole server (aiohttp, OpenTelemetry, PyJWT, …). Type checkers see the imports below.
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from betrue.server.adapters.base import Adapter
+    from betrue.server.adapters.http import HttpAdapter, HttpConfig
+    from betrue.server.appconfig import AppConfig
+    from betrue.server.application import Application
+    from betrue.server.asyncapi import asyncapi_document
+    from betrue.server.auth import (
+        ApiKeyAuthenticator,
+        Auth,
+        AuthConfig,
+        Authenticator,
+        JwtAuthenticator,
+        RateLimiter,
+        issue_token,
+        use_auth,
+    )
+    from betrue.server.calls import Call, ClientMiddleware
+    from betrue.server.client import BoundClient, Client, MetaHook
+    from betrue.server.commands import Command, CommandClass, Group, Subscriber
+    from betrue.server.context import Context, Identity, new_trace_id, trace_id_from
+    from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
+    from betrue.server.errors import (
+        BadGateway,
+        BetrueError,
+        Conflict,
+        Forbidden,
+        GatewayTimeout,
+        InternalError,
+        MethodNotAllowed,
+        NotFound,
+        PayloadTooLarge,
+        RequestTimeout,
+        ServiceUnavailable,
+        TooManyRequests,
+        Unauthorized,
+        UnsupportedMediaType,
+        ValidationError,
+        error_class,
+        error_from_envelope,
+    )
+    from betrue.server.eventdecl import EventDeclaration, declare_event, declared_events
+    from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
+    from betrue.server.gateway import Gateway, GatewayConfig
+    from betrue.server.openapi import openapi_document
+    from betrue.server.resilience import Policy
+    from betrue.server.response import Response
+    from betrue.server.routing import ClientConfig
+    from betrue.server.streams import (
+        BytesDownload,
+        Download,
+        FileDownload,
+        RangeNotSatisfiable,
+        StreamDownload,
+        StreamSpec,
+        Upload,
+        UploadFile,
+    )
+    from betrue.server.telemetry import Telemetry, TelemetryConfig
+    from betrue.server.transports.base import Transport
+    from betrue.server.transports.http import HttpTransport
+    from betrue.server.transports.local import LocalTransport
+    from betrue.server.types import CallNext, EventHandler, Handler, Meta, Middleware, Schema, Scope
+    from betrue.server.validation import SchemaError, compile_schema
+    from betrue.server.wire import decode_json, encode_json
+
+_EXPORTS: dict[str, str] = {
+    "Adapter": "betrue.server.adapters.base",
+    "ApiKeyAuthenticator": "betrue.server.auth",
+    "AppConfig": "betrue.server.appconfig",
+    "Application": "betrue.server.application",
+    "Auth": "betrue.server.auth",
+    "AuthConfig": "betrue.server.auth",
+    "Authenticator": "betrue.server.auth",
+    "BadGateway": "betrue.server.errors",
+    "BetrueError": "betrue.server.errors",
+    "BoundClient": "betrue.server.client",
+    "BytesDownload": "betrue.server.streams",
+    "Call": "betrue.server.calls",
+    "CallNext": "betrue.server.types",
+    "Client": "betrue.server.client",
+    "ClientConfig": "betrue.server.routing",
+    "ClientMiddleware": "betrue.server.calls",
+    "Command": "betrue.server.commands",
+    "CommandClass": "betrue.server.commands",
+    "Conflict": "betrue.server.errors",
+    "Context": "betrue.server.context",
+    "DependencyError": "betrue.server.di",
+    "Download": "betrue.server.streams",
+    "Event": "betrue.server.events",
+    "EventBus": "betrue.server.events",
+    "EventDeclaration": "betrue.server.eventdecl",
+    "EventHandler": "betrue.server.types",
+    "FileDownload": "betrue.server.streams",
+    "Forbidden": "betrue.server.errors",
+    "Gateway": "betrue.server.gateway",
+    "GatewayConfig": "betrue.server.gateway",
+    "GatewayTimeout": "betrue.server.errors",
+    "Group": "betrue.server.commands",
+    "Handler": "betrue.server.types",
+    "HttpAdapter": "betrue.server.adapters.http",
+    "HttpConfig": "betrue.server.adapters.http",
+    "HttpTransport": "betrue.server.transports.http",
+    "Identity": "betrue.server.context",
+    "InternalError": "betrue.server.errors",
+    "JwtAuthenticator": "betrue.server.auth",
+    "LocalTransport": "betrue.server.transports.local",
+    "MemoryEventBus": "betrue.server.events",
+    "Meta": "betrue.server.types",
+    "MetaHook": "betrue.server.client",
+    "MethodNotAllowed": "betrue.server.errors",
+    "Middleware": "betrue.server.types",
+    "NotFound": "betrue.server.errors",
+    "PayloadTooLarge": "betrue.server.errors",
+    "Policy": "betrue.server.resilience",
+    "RangeNotSatisfiable": "betrue.server.streams",
+    "RateLimiter": "betrue.server.auth",
+    "RequestScope": "betrue.server.di",
+    "RequestTimeout": "betrue.server.errors",
+    "Response": "betrue.server.response",
+    "Schema": "betrue.server.types",
+    "SchemaError": "betrue.server.validation",
+    "Scope": "betrue.server.types",
+    "Service": "betrue.server.di",
+    "ServiceContainer": "betrue.server.di",
+    "ServiceSpec": "betrue.server.di",
+    "ServiceUnavailable": "betrue.server.errors",
+    "StreamDownload": "betrue.server.streams",
+    "StreamSpec": "betrue.server.streams",
+    "Subscriber": "betrue.server.commands",
+    "Subscription": "betrue.server.events",
+    "Telemetry": "betrue.server.telemetry",
+    "TelemetryConfig": "betrue.server.telemetry",
+    "TooManyRequests": "betrue.server.errors",
+    "Transport": "betrue.server.transports.base",
+    "Unauthorized": "betrue.server.errors",
+    "UnsupportedMediaType": "betrue.server.errors",
+    "Upload": "betrue.server.streams",
+    "UploadFile": "betrue.server.streams",
+    "ValidationError": "betrue.server.errors",
+    "asyncapi_document": "betrue.server.asyncapi",
+    "compile_schema": "betrue.server.validation",
+    "declare_event": "betrue.server.eventdecl",
+    "declared_events": "betrue.server.eventdecl",
+    "decode_json": "betrue.server.wire",
+    "encode_json": "betrue.server.wire",
+    "error_class": "betrue.server.errors",
+    "error_from_envelope": "betrue.server.errors",
+    "issue_token": "betrue.server.auth",
+    "matches": "betrue.server.events",
+    "new_trace_id": "betrue.server.context",
+    "openapi_document": "betrue.server.openapi",
+    "trace_id_from": "betrue.server.context",
+    "use_auth": "betrue.server.auth",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'betrue.server' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Adapter",
