@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,16 +13,6 @@ from betrue.ws import CLIENT_DIR, WsAdapter
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE = """<!doctype html><meta charset="utf-8"><title>betrue-ws.js</title>
 <script type="module">
   import { BetrueWs, BetrueWsError } from "/client/betrue-ws.js";
@@ -58,25 +47,15 @@ class TestPage(Service):
 
 
 @pytest.fixture
-async def page(make_app: Callable[..., Application]) -> AsyncIterator[tuple[Any, Application]]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt install chromium)")
-    from playwright.async_api import async_playwright
-
+async def page(browser: Any, make_app: Callable[..., Application]) -> AsyncIterator[tuple[Any, Application]]:
     app = make_app()
     app.add_service(TestPage)
     await app.start()
     try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            try:
-                tab = await browser.new_page()
-                await tab.goto(app.service("http").url + "/")
-                await tab.wait_for_function("window.opens === 1")
-                yield tab, app
-            finally:
-                await browser.close()
+        tab = await browser.new_page()
+        await tab.goto(app.service("http").url + "/")
+        await tab.wait_for_function("window.opens === 1")
+        yield tab, app
     finally:
         await app.stop()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -16,16 +15,6 @@ from betrue.server import Application
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -40,21 +29,6 @@ async def chat_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
         yield app.service("http").url + "/"
     finally:
         await app.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> Any:
