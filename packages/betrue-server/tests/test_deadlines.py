@@ -6,8 +6,10 @@ import asyncio
 import time
 from typing import Any
 
-from betrue.server import Application, Context, Group
-from betrue.server.deadlines import deadline_from_meta, timeout_header
+import pytest
+
+from betrue.server import Application, Context, GatewayTimeout, Group
+from betrue.server.deadlines import Deadlines, deadline_from_meta, timeout_header
 from betrue.server.testing import TestApp
 
 
@@ -82,3 +84,64 @@ async def test_a_timeout_error_of_the_handler_itself_is_not_mistaken_for_the_dea
     async with TestApp(Application("own", groups=[group], env_file=None)) as app:
         envelope = await app.call("own/timeout", {}, meta={"x-timeout-ms": "5000"})
     assert envelope["status"] == "InternalError"
+
+
+async def test_a_shorter_deadline_inside_a_call_ends_only_the_inner_call() -> None:
+    group = Group("nest")
+    outcome: list[str] = []
+
+    @group.command("outer")
+    async def outer(params: dict[str, Any], ctx: Context) -> str:
+        try:
+            await ctx.client.call("nest/inner", {}, timeout=0.1)  # local: the same task, a nested deadline
+        except GatewayTimeout:
+            outcome.append("inner timed out")
+        await asyncio.sleep(0)  # the outer call goes on, uncancelled
+        return "outer done"
+
+    @group.command("inner")
+    async def inner(params: dict[str, Any], ctx: Context) -> None:
+        await asyncio.sleep(10)
+
+    async with TestApp(Application("nest", groups=[group], env_file=None)) as app:
+        envelope = await app.call("nest/outer", {}, meta={"x-timeout-ms": "5000"})
+        assert Deadlines.current()._calls == {}  # nothing left watched
+    assert envelope["result"] == "outer done"
+    assert outcome == ["inner timed out"]
+
+
+async def test_a_cancellation_that_is_not_the_deadline_stays_a_cancellation() -> None:
+    started = asyncio.Event()
+    group = Group("slow")
+
+    @group.command("wait")
+    async def wait(params: dict[str, Any], ctx: Context) -> None:
+        started.set()
+        await asyncio.sleep(10)
+
+    async with TestApp(Application("slow", groups=[group], env_file=None)) as app:
+        call = asyncio.create_task(app.call("slow/wait", {}, meta={"x-timeout-ms": "5000"}))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert Deadlines.current()._calls == {}
+
+
+async def test_many_calls_share_one_timer() -> None:
+    seen: list[float | None] = []
+    cancelled = asyncio.Event()
+    async with TestApp(sleepy_app(seen, cancelled)) as app:
+        loop = asyncio.get_running_loop()
+        before = len(loop._scheduled)  # type: ignore[attr-defined]
+        calls = [asyncio.create_task(app.call("sleepy/nap", {"seconds": 0.2}, meta={"x-timeout-ms": "5000"}))]
+        calls += [
+            asyncio.create_task(app.call("sleepy/nap", {"seconds": 0.2}, meta={"x-timeout-ms": "5000"}))
+            for _ in range(99)
+        ]
+        await asyncio.sleep(0)  # one turn of the loop: every call runs to its handler's sleep
+        assert len(seen) == 100
+        during = len(loop._scheduled) - before  # type: ignore[attr-defined]
+        answers = await asyncio.gather(*calls)
+    assert all(answer["result"] == "rested" for answer in answers)
+    assert during <= 101  # the handlers' own sleeps, and one deadline timer for all hundred calls

@@ -220,3 +220,18 @@ async def test_commands_of_the_gateway_itself_win_over_an_upstream() -> None:
 def test_a_proxy_needs_a_transport() -> None:
     with pytest.raises(ValueError, match="needs transport"):
         Application("gateway", env_file=None).proxy("game", ["load"])
+
+
+def test_a_gateway_app_runs_again_on_a_new_event_loop() -> None:
+    runs: Counter[str] = Counter()
+    gateway = Application("gateway", env_file=None, environ={"CLIENT_BULKHEAD": "4"})
+
+    async def once() -> int:
+        async with TestApp(chat_app(runs), http=True) as chat:
+            gateway.loader.environ = {"CLIENT_BULKHEAD": "4", "GATEWAY_UPSTREAMS": chat.url}
+            async with TestApp(gateway, http=True) as door:
+                return (await door.post("chat/post", {"text": "hi"})).status
+
+    gateway.proxy()
+    assert asyncio.run(once()) == 200
+    assert asyncio.run(once()) == 200  # breakers, bulkheads, sessions and conditions of the first loop are gone

@@ -84,6 +84,8 @@ async def test_one_trace_covers_gateway_game_and_chat_with_correct_parents() -> 
     exporter = InMemorySpanExporter()
     async with three_apps(exporter, []) as door:
         reply = await door.post("game/load", {})
+        assert door.app.gateway is not None
+        (upstream,) = door.app.gateway.upstreams
     assert reply.status == 200
     trace_id = int(reply.envelope["traceId"], 16)
     spans = by_name(exporter.get_finished_spans(), trace_id)
@@ -99,8 +101,6 @@ async def test_one_trace_covers_gateway_game_and_chat_with_correct_parents() -> 
     for parent, child in itertools.pairwise(chain):
         assert spans[child].parent is not None
         assert spans[child].parent.span_id == spans[parent].context.span_id  # type: ignore[union-attr]
-    assert door.app.gateway is not None
-    (upstream,) = door.app.gateway.upstreams
     assert (spans[chain[1]].attributes or {})["betrue.target"] == upstream
     assert (spans[chain[4]].attributes or {})["betrue.status"] == "Success"
     assert reply.headers["x-trace-id"] == reply.envelope["traceId"]

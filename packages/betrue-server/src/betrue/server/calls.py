@@ -14,7 +14,7 @@ The order, outermost first (built once per client, see ``Client.start``):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from betrue.server.errors import BetrueError
@@ -54,7 +54,8 @@ class Call:
     """None: not known here; after a failure the retry stage asks the target's ``_app/commands``."""
     ctx: Context | None = None
     attempts: int = 0
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] | None = None
+    """Free for client middlewares to share values along one call (None until one sets a dict)."""
 
     @property
     def group(self) -> str:

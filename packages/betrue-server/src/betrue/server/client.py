@@ -61,6 +61,7 @@ class Client:
         self.idempotency = Idempotency(app.commands)
         """May a command be repeated? (``idempotency.known`` holds what other apps said.)"""
         self._code_routes: dict[str, Transport] = {}
+        self._forward: tuple[str, ...] = tuple(self.config.forward_headers)
         self._send: Send = self._compose(None)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -74,10 +75,12 @@ class Client:
     async def start(self) -> Client:
         config = self.config
         self.local.json = config.local_json
+        self._forward = tuple(name.lower() for name in config.forward_headers)
         self._apply_policies()
         self._code_routes = dict(self.routes)
         for group, target in parse_routes(config.routes).items():
             self.routes[group] = self.transport(target)
+        self.breakers, self.bulkheads = CircuitBreakers(), Bulkheads()  # a fresh run, maybe on another loop
         self._send = self._compose(self._telemetry)
         return self
 
@@ -196,7 +199,7 @@ class Client:
         else:
             outgoing["x-trace-id"] = ctx.trace_id
             incoming = ctx.meta
-            for name in self.config.forward_headers:
+            for name in self._forward:
                 value = incoming.get(name)
                 if value is not None:
                     outgoing[name] = value

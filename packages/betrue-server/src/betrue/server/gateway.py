@@ -72,6 +72,8 @@ class Upstream:
     target: str | Transport
     groups: set[str] = field(default_factory=set)
     names: dict[str, set[str] | None] = field(default_factory=dict)
+    from_config: bool = False
+    """Named by ``GATEWAY_UPSTREAMS``: forgotten at stop, read again at the next start."""
     up: bool = False
     tried: bool = False
     known_groups: set[str] = field(default_factory=set)
@@ -115,9 +117,11 @@ class Gateway:
         """Notified after every reading of an upstream (``await g.discovered.wait_for(predicate)`` under it)."""
         self._task: asyncio.Task[None] | None = None
 
-    def declare(self, group: str, names: Sequence[str] | None, target: str | Transport) -> Upstream:
+    def declare(
+        self, group: str, names: Sequence[str] | None, target: str | Transport, *, from_config: bool = False
+    ) -> Upstream:
         key = target if isinstance(target, str) else target.target
-        upstream = self.upstreams.setdefault(key.rstrip("/"), Upstream(target))
+        upstream = self.upstreams.setdefault(key.rstrip("/"), Upstream(target, from_config=from_config))
         upstream.groups.add(group)
         previous = upstream.names.get(group, set())
         upstream.names[group] = None if names is None or previous is None else {*previous, *names}
@@ -131,8 +135,9 @@ class Gateway:
         return self
 
     async def start(self) -> Gateway:
+        self.discovered = asyncio.Condition()  # of this run's event loop
         for group, url in parse_upstreams(self.config.upstreams):
-            self.declare(group, None, url)
+            self.declare(group, None, url, from_config=True)
         await asyncio.gather(*(self.discover(upstream) for upstream in self.upstreams.values()))
         self.app.resolvers.append(self.resolve)
         self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
@@ -145,6 +150,15 @@ class Gateway:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        for key, upstream in list(self.upstreams.items()):
+            if upstream.from_config:  # the next start reads GATEWAY_UPSTREAMS again, maybe other URLs
+                for code in [code for code, owner in self.owned.items() if owner == key]:
+                    self.app.remove_command(code)
+                    del self.owned[code]
+                del self.upstreams[key]
+            else:
+                upstream.up = upstream.tried = False
+                upstream.next_try, upstream.discovering = 0.0, None
 
     def _transport(self, upstream: Upstream) -> Transport:
         target = upstream.target

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from betrue.server.calls import Call, Envelope, Send, failed
+from betrue.server.deadlines import Deadlines
 from betrue.server.errors import GatewayTimeout, ServiceUnavailable, TooManyRequests
 
 __all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "Retry", "Timeout", "parse_policies"]
@@ -91,8 +92,9 @@ class Timeout:
     """End the whole call at ``call.deadline`` with a 504, whatever stage it is waiting in; a middleware.
 
     A transport that ``enforces_deadline`` already ends its own attempt in time and retries never sleep past
-    the deadline, so a timer of our own is set only where something else may wait: a bulkhead queue, or
-    client middlewares of yours (``guard_all=True``). A timer per call is what this saves.
+    the deadline, so the whole call is watched (``betrue.server.deadlines.Deadlines``) only where something
+    else may wait: a bulkhead queue, a transport that does not enforce it, or client middlewares of yours
+    (``guard_all=True``).
     """
 
     def __init__(self, *, guard_all: bool = False) -> None:
@@ -109,18 +111,23 @@ class Timeout:
         may_wait = self.guard_all or (policy.bulkhead > 0 and policy.bulkhead_queue > 0)
         if not may_wait and call.transport.enforces_deadline:
             return send(call)
-        return _bounded(call, send, remaining)
+        return _bounded(call, send, call.deadline)
 
 
-async def _bounded(call: Call, send: Send, remaining: float) -> Envelope:
-    limit = asyncio.timeout(remaining)
+async def _bounded(call: Call, send: Send, deadline: float) -> Envelope:
+    deadlines = Deadlines.current()
+    token = deadlines.watch(deadline)
+    expired = False
     try:
-        async with limit:
-            return await send(call)
-    except TimeoutError:
-        if not limit.expired():
+        return await send(call)
+    except asyncio.CancelledError:
+        expired = deadlines.unwatch(token)
+        if not expired:
             raise
-        return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=_why(call, "timeout")))
+    finally:
+        if not expired:
+            deadlines.unwatch(token)
+    return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=_why(call, "timeout")))
 
 
 class Retry:

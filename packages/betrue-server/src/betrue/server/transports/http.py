@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 from yarl import URL
 
-from betrue.server.deadlines import TIMEOUT_HEADER, timeout_header
+from betrue.server.deadlines import TIMEOUT_HEADER, Deadlines, timeout_header
 from betrue.server.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.transports.base import Transport
 from betrue.server.wire import encode_json
@@ -57,7 +57,7 @@ class HttpTransport(Transport):
         self._urls: dict[str, URL] = {}
         self._session: aiohttp.ClientSession | None = None
         # sock_connect bounds opening a new connection only: a pooled one costs no timer.
-        self._open_timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -66,7 +66,7 @@ class HttpTransport(Transport):
             connector = aiohttp.TCPConnector(limit=self.pool_size, keepalive_timeout=self.keepalive)
             # No cookie jar: one session serves every caller, and a cookie must not leak between them.
             self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=self._timeout
             )
         return self._session
 
@@ -81,43 +81,59 @@ class HttpTransport(Transport):
                 self._urls[code] = url
         return url
 
-    async def call(self, code: str, params: Any, meta: Mapping[str, str], deadline: float | None) -> Mapping[str, Any]:
+    def call(
+        self, code: str, params: Any, meta: Mapping[str, str], deadline: float | None
+    ) -> Coroutine[Any, Any, Mapping[str, Any]]:
         try:
             body = encode_json(params)
         except TypeError as error:
             raise ValidationError(f"params of {code} are not JSON: {error}") from None
         headers = {**meta, "content-type": "application/json"}
-        timeout = self._open_timeout
         if deadline is not None:
-            remaining = deadline - time.time()
-            if remaining <= 0:
+            if deadline <= time.time():
                 raise GatewayTimeout("deadline passed before the call was sent", details=self._why("timeout", code))
             headers[TIMEOUT_HEADER] = timeout_header(deadline)
-            timeout = aiohttp.ClientTimeout(total=remaining, sock_connect=min(self.connect_timeout, remaining))
+        return self._post(code, body, headers, deadline)
+
+    async def _post(self, code: str, body: bytes, headers: dict[str, str], deadline: float | None) -> Mapping[str, Any]:
+        # No timer per call (aiohttp's total timeout would also wrap every read of the answer): the loop's
+        # one deadline timer cancels the call when its time is up.
+        deadlines = token = None
+        if deadline is not None:
+            deadlines = Deadlines.current()
+            token = deadlines.watch(deadline)
         try:
-            async with self.session.post(self.url_for(code), data=body, headers=headers, timeout=timeout) as reply:
-                raw = await self._read(reply, code)
+            async with self.session.post(self.url_for(code), data=body, headers=headers) as reply:
+                length = reply.content_length
+                raw = await (
+                    reply.read() if length is not None and length <= self.max_response else self._read(reply, code)
+                )
                 status = reply.status
+        except asyncio.CancelledError:
+            if deadlines is not None and token is not None and deadlines.unwatch(token):
+                token = None
+                message = f"{code} at {self.target} did not answer in time"
+                raise GatewayTimeout(message, details=self._why("timeout", code)) from None
+            raise
         except aiohttp.ConnectionTimeoutError:
-            raise ServiceUnavailable(
-                f"{self.target} did not accept a connection", details=self._why("connect", code)
-            ) from None
+            message = f"{self.target} did not accept a connection in time"
+            raise ServiceUnavailable(message, details=self._why("connect", code)) from None
         except aiohttp.ClientConnectorError as error:
             message = f"{self.target} is unreachable: {error.strerror or error.os_error}"
             raise ServiceUnavailable(message, details=self._why("connect", code)) from None
         except TimeoutError:
-            raise GatewayTimeout(
-                f"{code} at {self.target} did not answer in time", details=self._why("timeout", code)
-            ) from None
+            message = f"{code} at {self.target} did not answer in time"
+            raise GatewayTimeout(message, details=self._why("timeout", code)) from None
         except aiohttp.ClientError as error:
             message = f"connection to {self.target} broke: {type(error).__name__}"
             raise BadGateway(message, details=self._why("broken", code)) from None
+        finally:
+            if deadlines is not None and token is not None:
+                deadlines.unwatch(token)
         return self._envelope(raw, status, code)
 
     async def _read(self, reply: aiohttp.ClientResponse, code: str) -> bytes:
-        length = reply.content_length
-        if length is not None and length <= self.max_response:
-            return await reply.read()
+        """The answer without a usable Content-Length, read up to the size limit."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in reply.content.iter_any():
