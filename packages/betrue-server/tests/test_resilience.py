@@ -20,7 +20,8 @@ from betrue.server import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from betrue.server.resilience import CircuitBreaker, Policy, parse_policies
+from betrue.server.breaker import CircuitBreaker
+from betrue.server.resilience import parse_policies
 from betrue.server.testing import TestApp
 
 
@@ -226,18 +227,3 @@ def test_policies_parse_per_group_and_reject_nonsense() -> None:
     for bad in ("game.speed=1", "retries=1", "game.retries=-1", "game.bulkhead_scope=room", "game.idempotent=maybe"):
         with pytest.raises(ValueError, match=r"."):
             parse_policies(bad)
-
-
-def test_the_breaker_lets_one_probe_through_when_half_open() -> None:
-    policy = Policy(breaker_failures=2, breaker_reset=0.0)
-    breaker = CircuitBreaker()
-    breaker.record(False, policy)
-    assert state_of(breaker) == "closed"
-    breaker.record(False, policy)
-    assert state_of(breaker) == "open"
-    assert breaker.allow(policy) is True  # reset time is 0: half-open, one probe
-    assert state_of(breaker) == "half_open"
-    assert breaker.allow(policy) is False  # a second caller waits for the probe's outcome
-    breaker.record(True, policy)
-    assert state_of(breaker) == "closed"
-    assert breaker.allow(policy) is True

@@ -34,7 +34,7 @@ GATEWAY_HOP = Comparison(
             "HTTP_PORT": "{port}",
             "LOG_LEVEL": "INFO",
             "LOG_PRETTY": "false",
-            "LOG_CALLS": "errors",
+            "LOG_CALLS": "all",
         },
     ),
     baseline=Server(

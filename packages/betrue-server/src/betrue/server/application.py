@@ -421,16 +421,8 @@ class Application:
 
     def _builtin_stages(self) -> list[Middleware]:
         from betrue.server.logging import log_call
-        from betrue.server.tracing import server_span
 
-        telemetry = self.telemetry
-        return [
-            log_call,
-            error_boundary,
-            server_span(telemetry.tracer),
-            telemetry.metrics.server_stage(),
-            enforce_deadline,
-        ]
+        return [log_call, error_boundary, *self.telemetry.server_stages(), enforce_deadline]
 
     def _build_pipeline(self, command: Command) -> CallNext:
         group = self.groups.get(command.group)

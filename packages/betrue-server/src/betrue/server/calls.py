@@ -69,6 +69,10 @@ class Call:
     def trace_id(self) -> str | None:
         return self.meta.get("x-trace-id")
 
+    def details(self, reason: str) -> dict[str, str]:
+        """The ``details`` of an error raised on the caller's side: why, which target, which command."""
+        return {"reason": reason, "target": self.transport.target, "command": self.code}
+
     def error(self, error: BetrueError) -> Envelope:
         """The envelope of an error raised on the caller's side (breaker open, bulkhead full, timeout)."""
         return error_envelope(error, self.trace_id)

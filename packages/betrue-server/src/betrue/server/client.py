@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from betrue.server.breaker import CircuitBreakers
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
 from betrue.server.context import new_trace_id
 from betrue.server.errors import error_from_envelope
 from betrue.server.idempotency import Idempotency
-from betrue.server.resilience import Bulkheads, CircuitBreakers, Policy, Retry, Timeout
+from betrue.server.resilience import Bulkheads, Policy, Retry, Timeout
 from betrue.server.routing import ClientConfig, parse_routes
+from betrue.server.tracing import trace_fields
 from betrue.server.transports.base import Transport
 from betrue.server.transports.http import HttpTransport
 from betrue.server.transports.local import LocalTransport
@@ -61,7 +63,7 @@ class Client:
         self.idempotency = Idempotency(app.commands)
         """May a command be repeated? (``idempotency.known`` holds what other apps said.)"""
         self._code_routes: dict[str, Transport] = {}
-        self._forward: tuple[str, ...] = tuple(self.config.forward_headers)
+        self._forward: tuple[str, ...] = (*self.config.forward_headers, *trace_fields())
         self._send: Send = self._compose(None)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -75,7 +77,8 @@ class Client:
     async def start(self) -> Client:
         config = self.config
         self.local.json = config.local_json
-        self._forward = tuple(name.lower() for name in config.forward_headers)
+        # The caller's trace headers go on as they came; with an SDK the client span writes its own over them.
+        self._forward = (*(name.lower() for name in config.forward_headers), *trace_fields())
         self._apply_policies()
         self._code_routes = dict(self.routes)
         for group, target in parse_routes(config.routes).items():
@@ -138,11 +141,7 @@ class Client:
         )
 
     def _compose(self, telemetry: Telemetry | None) -> Send:
-        observe: list[ClientMiddleware] = []
-        if telemetry is not None:
-            from betrue.server.tracing import client_span
-
-            observe = [client_span(telemetry.tracer), telemetry.metrics.client_stage()]
+        observe = telemetry.client_stages() if telemetry is not None else []
         retry, timeout = Retry(self.idempotency.learn), Timeout(guard_all=bool(self.middlewares))
         return compose_client([*observe, timeout, self.bulkheads, *self.middlewares, retry, self.breakers])
 

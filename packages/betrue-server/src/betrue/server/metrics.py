@@ -13,10 +13,10 @@ Instruments (Prometheus names in brackets):
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.metrics import Counter, Meter, NoOpCounter
+from opentelemetry.metrics import Meter, NoOpCounter
 
 from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
 from betrue.server.errors import BetrueError
@@ -27,16 +27,6 @@ if TYPE_CHECKING:
     from betrue.server.context import Context
 
 __all__ = ["CallMetrics"]
-
-
-def _idle_test(instrument: Counter) -> Callable[[], bool]:
-    """Made once: True while ``instrument`` records nowhere. The API's proxy instruments turn real when a
-    global meter provider is set later, so a proxy is asked again on every call (one attribute read)."""
-    if isinstance(instrument, NoOpCounter):
-        return lambda: True
-    if hasattr(instrument, "_real_instrument"):
-        return lambda: instrument._real_instrument is None
-    return lambda: False
 
 
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -75,8 +65,20 @@ class CallMetrics:
         )
         self.client_retries = meter.create_counter("betrue.client.retries", "{attempt}", "Extra attempts by retries")
         self._labels: dict[tuple[str, ...], Mapping[str, str]] = {}
-        self.idle = _idle_test(self.server_calls)
-        """True while nothing would record (no SDK): the stages then step aside."""
+
+    def idle(self) -> bool:
+        """True when nothing records now (no SDK, no global meter provider): the stages are then left out.
+
+        Example:
+            >>> from opentelemetry import metrics
+            >>> CallMetrics(metrics.NoOpMeterProvider().get_meter("demo")).idle()
+            True
+        """
+        instrument: Any = self.server_calls
+        if isinstance(instrument, NoOpCounter):
+            return True
+        # The API's proxy instruments forward to a real one once a global meter provider is set.
+        return hasattr(instrument, "_real_instrument") and instrument._real_instrument is None
 
     def labels(self, *pairs: str) -> Mapping[str, str]:
         """One shared attribute dict per label set (``labels("command", "chat/send")``)."""
@@ -97,13 +99,7 @@ class CallMetrics:
             self.labels,
         )
 
-        idle = self.idle
-
-        def measure_call(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
-            # A plain function: with nothing recording it hands back the next stage's awaitable, no frame kept.
-            return call_next(ctx, params) if idle() else measured(ctx, params, call_next)
-
-        async def measured(ctx: Context, params: Any, call_next: CallNext) -> Response:
+        async def measure_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
             code = ctx.code
             command = labels("command", code)
             in_flight.add(1, command)
@@ -138,12 +134,7 @@ class CallMetrics:
             self.labels,
         )
 
-        idle = self.idle
-
-        def measure_client(call: Call, send: Send) -> Awaitable[Envelope]:
-            return send(call) if idle() else measured(call, send)
-
-        async def measured(call: Call, send: Send) -> Envelope:
+        async def measure_client(call: Call, send: Send) -> Envelope:
             target = call.transport.target
             where = labels("target", target, "command", call.code)
             in_flight.add(1, where)

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from betrue.server.calls import Call, Envelope, Send, failed
 from betrue.server.deadlines import Deadlines
-from betrue.server.errors import GatewayTimeout, ServiceUnavailable, TooManyRequests
+from betrue.server.errors import GatewayTimeout, TooManyRequests
 
-__all__ = ["Bulkheads", "CircuitBreaker", "CircuitBreakers", "Policy", "Retry", "Timeout", "parse_policies"]
+__all__ = ["Bulkheads", "Policy", "Retry", "Timeout", "parse_policies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ class Timeout:
         remaining = call.deadline - time.time()
         if remaining <= 0:
             message = "deadline passed before the call was sent"
-            return _answer(call.error(GatewayTimeout(message, details=_why(call, "timeout"))))
+            return _answer(call.error(GatewayTimeout(message, details=call.details("timeout"))))
         policy = call.policy
         may_wait = self.guard_all or (policy.bulkhead > 0 and policy.bulkhead_queue > 0)
         if not may_wait and call.transport.enforces_deadline:
@@ -127,7 +127,7 @@ async def _bounded(call: Call, send: Send, deadline: float) -> Envelope:
     finally:
         if not expired:
             deadlines.unwatch(token)
-    return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=_why(call, "timeout")))
+    return call.error(GatewayTimeout(f"{call.code} did not answer in time", details=call.details("timeout")))
 
 
 class Retry:
@@ -168,67 +168,6 @@ class Retry:
         return failed(envelope) and _reason(envelope) not in {"circuit_open", "timeout"}
 
 
-class CircuitBreaker:
-    """One target's breaker: closed → open after N failures in a row → half-open probe → closed.
-
-    Example:
-        >>> breaker = CircuitBreaker()
-        >>> breaker.state
-        'closed'
-    """
-
-    def __init__(self) -> None:
-        self.state: Literal["closed", "open", "half_open"] = "closed"
-        self.failures = 0
-        self.opened_at = 0.0
-        self.probing = False
-
-    def allow(self, policy: Policy) -> bool:
-        if self.state == "closed":
-            return True
-        if self.state == "open" and time.monotonic() - self.opened_at >= policy.breaker_reset:
-            self.state = "half_open"
-        if self.state == "half_open" and not self.probing:
-            self.probing = True
-            return True
-        return False
-
-    def record(self, ok: bool, policy: Policy) -> None:
-        self.probing = False
-        if ok:
-            self.state, self.failures = "closed", 0
-            return
-        self.failures += 1
-        if self.state == "half_open" or self.failures >= policy.breaker_failures:
-            self.state, self.opened_at = "open", time.monotonic()
-
-
-class CircuitBreakers:
-    """The breakers of every target a client calls; a client middleware."""
-
-    def __init__(self) -> None:
-        self.by_target: dict[str, CircuitBreaker] = {}
-
-    def __call__(self, call: Call, send: Send) -> Awaitable[Envelope]:
-        return send(call) if call.policy.breaker_failures <= 0 else self._guarded(call, send)
-
-    async def _guarded(self, call: Call, send: Send) -> Envelope:
-        policy = call.policy
-        breaker = self.by_target.get(call.target)
-        if breaker is None:
-            breaker = self.by_target[call.target] = CircuitBreaker()
-        if not breaker.allow(policy):
-            message = f"{call.target} is failing; calls are held off for up to {policy.breaker_reset}s"
-            return call.error(ServiceUnavailable(message, details=_why(call, "circuit_open")))
-        try:
-            envelope = await send(call)
-        except BaseException:
-            breaker.probing = False  # a cancelled probe must not leave the breaker stuck half-open
-            raise
-        breaker.record(not failed(envelope), policy)
-        return envelope
-
-
 class Bulkheads:
     """At most ``policy.bulkhead`` calls at once per target (or command), ``bulkhead_queue`` waiting; a middleware."""
 
@@ -247,7 +186,7 @@ class Bulkheads:
             slots = self.slots[key] = asyncio.Semaphore(policy.bulkhead)
         if slots.locked():
             if self.waiting.get(key, 0) >= policy.bulkhead_queue:
-                details = {**_why(call, "bulkhead_full"), "limit": policy.bulkhead}
+                details = {**call.details("bulkhead_full"), "limit": policy.bulkhead}
                 return call.error(TooManyRequests(f"too many calls to {call.target} at once", details=details))
             self.waiting[key] = self.waiting.get(key, 0) + 1
             try:
@@ -264,10 +203,6 @@ class Bulkheads:
 
 async def _answer(envelope: Envelope) -> Envelope:
     return envelope
-
-
-def _why(call: Call, reason: str) -> dict[str, str]:
-    return {"reason": reason, "target": call.target, "command": call.code}
 
 
 def _reason(envelope: Envelope) -> Any:

@@ -10,7 +10,10 @@ from opentelemetry import metrics, trace
 from pydantic import field_validator
 
 from betrue.config import Config, env
+from betrue.server.calls import ClientMiddleware
 from betrue.server.metrics import CallMetrics
+from betrue.server.tracing import client_span, noop, server_span
+from betrue.server.types import Middleware
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -123,6 +126,27 @@ class Telemetry:
         if config.metrics_enabled:
             self._serve_metrics()
         return self
+
+    def server_stages(self) -> list[Middleware]:
+        """``trace_call`` and ``measure_call`` for the pipelines, each only when something records.
+
+        Decided when the pipelines are built: a provider installed later is not seen (install it first).
+        """
+        stages: list[Middleware] = []
+        if not noop(self.tracer):
+            stages.append(server_span(self.tracer))
+        if not self.metrics.idle():
+            stages.append(self.metrics.server_stage())
+        return stages
+
+    def client_stages(self) -> list[ClientMiddleware]:
+        """``trace_client`` and ``measure_client`` for the client's call path, each only when something records."""
+        stages: list[ClientMiddleware] = []
+        if not noop(self.tracer):
+            stages.append(client_span(self.tracer))
+        if not self.metrics.idle():
+            stages.append(self.metrics.client_stage())
+        return stages
 
     def _serve_metrics(self) -> None:
         if self._http is None or getattr(self._http, "web", None) is None:

@@ -2,14 +2,14 @@
 
 W3C ``traceparent`` comes in through the call's meta (HTTP headers, WS message meta) and goes out
 with every client call, through the global propagator (``OTEL_PROPAGATORS``; W3C trace context and
-baggage by default). Without an SDK no span is started at all: the stages see the API's no-op tracer and
-step aside, passing the caller's trace headers on unchanged so that a traced app further down still joins
-the trace (the API's own no-op spans cost several microseconds a call; stepping aside, a fraction of one).
+baggage by default). Without an SDK the stages are left out of the pipelines at start (``Telemetry``
+decides with ``noop``): the API's own no-op spans would cost several microseconds a call, leaving them out
+costs nothing. The client then passes the caller's trace headers on (``trace_fields``), so a traced app
+further down still joins the caller's trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
@@ -24,21 +24,26 @@ from betrue.server.types import CallNext, Middleware
 if TYPE_CHECKING:
     from betrue.server.context import Context
 
-__all__ = ["client_span", "noop", "server_span", "span_ids"]
+__all__ = ["client_span", "noop", "server_span", "span_ids", "trace_fields"]
 
 _HEX = frozenset("0123456789abcdef")
 
 
-def noop(tracer: Tracer) -> Callable[[], bool]:
-    """A cheap test, made once per tracer: True while its spans would be no-ops (no SDK installed yet).
+def noop(tracer: Tracer) -> bool:
+    """True when ``tracer``'s spans are no-ops now: no SDK, no global provider installed (yet).
 
-    A proxy tracer turns real when a global provider is set later, so it is asked again on every call.
+    Example:
+        >>> noop(trace.NoOpTracerProvider().get_tracer("demo"))
+        True
     """
-    if isinstance(tracer, NoOpTracer):
-        return lambda: True
     if isinstance(tracer, ProxyTracer):
-        return lambda: isinstance(tracer._tracer, NoOpTracer)
-    return lambda: False
+        tracer = tracer._tracer  # the real tracer once a global provider is set
+    return isinstance(tracer, NoOpTracer)
+
+
+def trace_fields() -> tuple[str, ...]:
+    """The meta keys the global propagator reads and writes (``traceparent``, ``tracestate``, ``baggage``)."""
+    return tuple(sorted(propagate.get_global_textmap().fields))
 
 
 def span_ids(span: trace.Span) -> tuple[str, str] | None:
@@ -57,17 +62,9 @@ def server_span(tracer: Tracer) -> Middleware:
     Example:
         >>> stage = server_span(trace.get_tracer("demo"))  # the app installs it (pipeline stage 3)
     """
-    fields = frozenset(propagate.get_global_textmap().fields)
-    is_noop = noop(tracer)
+    fields = frozenset(trace_fields())
 
-    def trace_call(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
-        # A plain function: stepping aside hands back the next stage's awaitable, so no frame of ours
-        # stays in the await chain (every resume of the call walks that chain).
-        if is_noop():
-            return call_next(ctx, params)
-        return traced(ctx, params, call_next)
-
-    async def traced(ctx: Context, params: Any, call_next: CallNext) -> Response:
+    async def trace_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
         meta = ctx.meta
         parent = propagate.extract(meta) if meta and not fields.isdisjoint(meta) else None
         token = None
@@ -110,21 +107,7 @@ def client_span(tracer: Tracer) -> ClientMiddleware:
         >>> stage = client_span(trace.get_tracer("demo"))  # the client installs it (outermost)
     """
 
-    fields = tuple(propagate.get_global_textmap().fields)
-    is_noop = noop(tracer)
-
-    def trace_client(call: Call, send: Send) -> Awaitable[Envelope]:
-        if is_noop():
-            if call.ctx is not None:  # what injecting the caller's (non-recording) context would write
-                incoming = call.ctx.meta
-                for name in fields:
-                    value = incoming.get(name)
-                    if value is not None:
-                        call.meta.setdefault(name, value)
-            return send(call)
-        return traced(call, send)
-
-    async def traced(call: Call, send: Send) -> Envelope:
+    async def trace_client(call: Call, send: Send) -> Envelope:
         token = None
         trace_id = call.meta.get("x-trace-id", "")
         if call.ctx is None and len(trace_id) == 32 and _HEX.issuperset(trace_id):
