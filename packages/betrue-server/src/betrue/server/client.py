@@ -124,7 +124,7 @@ class Client:
             found = self.transports.get(target)
         if found is None:
             scheme = target.split("://", 1)[0] if "://" in target else target
-            factory = self.schemes.get(scheme)
+            factory = self.schemes.get(scheme) or _installed_transport(scheme)
             if factory is None:
                 raise ValueError(f"no transport for {target!r}: known schemes {sorted(self.schemes)}")
             found = self.transports[target] = factory(target)
@@ -233,6 +233,16 @@ class Client:
         for transport in list(self.transports.values()):
             await transport.close()
         self.transports = {"local": self.local}
+
+
+def _installed_transport(scheme: str) -> TransportFactory | None:
+    """The transport factory an installed package registered for ``scheme`` (group ``betrue.transports``)."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="betrue.transports", name=scheme):
+        factory: TransportFactory = entry.load()
+        return factory
+    return None
 
 
 class BoundClient:
