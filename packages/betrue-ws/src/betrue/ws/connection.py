@@ -69,8 +69,8 @@ class Connection:
         self._pending: deque[bytes] = deque()
         self._limit = send_queue
         self._close_timeout = close_timeout
-        self._wakeup: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._started = False
         self._sending_since: float | None = None
         self._closing: asyncio.Task[None] | None = None
 
@@ -148,8 +148,8 @@ class Connection:
             self.drop("too slow: send queue full")
             return False
         self._pending.append(frame)
-        if self._wakeup is not None:
-            self._wake()
+        if self._started and (self._writer is None or self._writer.done()):
+            self._spawn_writer()
         return True
 
     @property
@@ -163,24 +163,27 @@ class Connection:
         return 0.0 if since is None else now - since
 
     def start(self) -> None:
-        """Start the writer task (the adapter does, once the handshake is done)."""
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer-{self.id}")
+        """Allow writing (the adapter calls it once the handshake is done).
+
+        The writer task lives only while frames wait: an idle connection holds no task, which is most of
+        what an idle connection would otherwise cost (see the ws-idle-memory benchmark).
+        """
+        self._started = True
+        if self._pending:
+            self._spawn_writer()
+
+    def _spawn_writer(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer-{self.id}")
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         pending, ws = self._pending, self.ws
         try:
-            while True:
-                while pending:
-                    self._sending_since = loop.time()
-                    # Encoded text frames go out as bytes: no str round trip per receiver.
-                    await ws.send_frame(pending.popleft(), WSMsgType.TEXT)
-                self._sending_since = None
-                if self.state != "open":
-                    return
-                self._wakeup = loop.create_future()
-                await self._wakeup
+            while pending:  # frames pushed meanwhile join the same run; drained, the task ends
+                self._sending_since = loop.time()
+                # Encoded text frames go out as bytes: no str round trip per receiver.
+                await ws.send_frame(pending.popleft(), WSMsgType.TEXT)
+            self._sending_since = None
         except ConnectionError:  # the peer is gone: the read side notices too and ends the connection
             pending.clear()
             self._sending_since = None
@@ -232,20 +235,12 @@ class Connection:
         writer = self._writer
         if writer is None or writer.done():
             return
-        if flush:
-            self._wake()  # the writer writes what is queued, sees the state and returns
+        if flush:  # the writer writes what is queued, then ends
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
-
-    def _wake(self) -> None:
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            if not wakeup.done():
-                wakeup.set_result(None)
 
 
 def _checked(key: str, value: Any) -> Any:
