@@ -34,16 +34,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from betrue.server._pipeline import PIPELINE, PLUGGABLE
 from betrue.server.adapters.base import Adapter
-from betrue.server.client._calls import Envelope
+from betrue.server.client._calls import Call, ClientMiddleware, Send
+from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
-from betrue.server.deadlines import deadline_from_meta
+from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
+from betrue.server.errors import error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.jobs import Job, JobQueue, JobsConfig
+from betrue.server.response import error_envelope, success_envelope
+from betrue.server.router import Router, StageFactory
+from betrue.server.types import Caller, CallPath, Connection, Envelope
 
 __all__ = [
+    "PIPELINE",
+    "PLUGGABLE",
+    "TIMEOUT_HEADER",
     "TRANSPORT_ENTRY_POINTS",
     "Adapter",
+    "Call",
+    "CallPath",
+    "Caller",
+    "ClientMiddleware",
+    "Connection",
     "Envelope",
     "Event",
     "EventBus",
@@ -53,11 +67,19 @@ __all__ = [
     "JobsConfig",
     "Readiness",
     "ReportsReadiness",
+    "Router",
+    "Send",
+    "StageFactory",
     "Subscription",
     "Transport",
+    "TransportFactory",
     "deadline_from_meta",
+    "error_envelope",
+    "error_for_code",
     "matches",
     "name_matches",
+    "success_envelope",
+    "timeout_header",
 ]
 
 TRANSPORT_ENTRY_POINTS = "betrue.transports"
