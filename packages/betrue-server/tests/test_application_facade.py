@@ -17,7 +17,7 @@ from betrue.server import (
     Group,
     Response,
 )
-from betrue.server.testing import TestApp
+from betrue.server.testing import TestApp, http_client
 
 
 class Echo(CommandClass):
@@ -93,3 +93,39 @@ async def test_app_commands_lists_a_command_added_while_running() -> None:
         app.add_command(Echo)
         listed = await running.result("_app/commands")
     assert "util/echo" in [command["code"] for command in listed["commands"]]
+
+
+async def test_enqueue_of_an_unknown_command_is_refused_at_once() -> None:
+    shop = Group("shop")
+
+    @shop.command("later")
+    async def later(params: Any, ctx: Context) -> str:
+        return await ctx.enqueue("shop/nothing")
+
+    app = Application("facade", groups=[shop], http=False, env_file=None)
+    async with TestApp(app) as running:
+        envelope = await running.call("shop/later")
+    assert envelope["status"] == "NotFound"
+    assert "cannot enqueue unknown command 'shop/nothing'" in envelope["error"]["message"]
+
+
+class FakeClient:
+    async def start(self) -> FakeClient:
+        return self
+
+    async def call(self, code: str, params: Any = None, **options: Any) -> Any:
+        return {"from": "fake", "code": code}
+
+
+async def test_an_overridden_client_is_what_a_call_over_http_reaches() -> None:
+    shop = Group("shop")
+
+    @shop.command("relay")
+    async def relay(params: Any, ctx: Context) -> Any:
+        return await ctx.client.call("stock/count")
+
+    app = Application("facade", groups=[shop], env_file=None)
+    async with http_client(app, overrides={"client": FakeClient()}) as client:
+        reply = await client.post("shop/relay", {})
+    assert reply.status == 200
+    assert reply.envelope["result"] == {"from": "fake", "code": "stock/count"}
