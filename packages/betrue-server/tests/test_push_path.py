@@ -125,3 +125,18 @@ async def test_after_stop_the_pusher_no_longer_listens() -> None:
     await bus.publish(Event("room.said", {"text": "late"}, {"room": "r1"}, {}))
     await asyncio.sleep(0.05)
     assert not Pusher.delivered.is_set()
+
+
+async def test_an_event_without_to_reaches_every_connection() -> None:
+    app = _app()
+    Pusher.delivered = asyncio.Event()
+    await app.start()
+    try:
+        pusher: Pusher = app.service("pusher")
+        first, second = Peer("first"), Peer("second")
+        pusher.peers += [first, second]
+        await app.emit("app.notice", {"text": "maintenance"})
+        await asyncio.wait_for(Pusher.delivered.wait(), 5)
+    finally:
+        await app.stop()
+    assert first.received == second.received == [("app.notice", {"text": "maintenance"})]
