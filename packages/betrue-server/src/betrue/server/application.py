@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,8 @@ class Application:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._accepting = False
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._overdue: set[asyncio.Task[Any]] = set()
         self._subscriptions: list[Any] = []
         self.config: AppConfig = AppConfig()
         self.add_service(AppConfig, name="app", config_class=AppConfig, factory=lambda config: config)
@@ -262,17 +265,19 @@ class Application:
         if not self.started:
             return
         self._accepting = False
+        grace = self.config.shutdown_timeout if timeout is None else timeout
+        ends = asyncio.get_running_loop().time() + grace
         adapters = self.adapters()
         for adapter in adapters:
             await _logged(adapter.close_listeners(), f"closing the listeners of {type(adapter).__name__}")
-        grace = self.config.shutdown_timeout if timeout is None else timeout
         if self._inflight:
-            logger.info("waiting up to {}s for {} calls in flight", grace, self._inflight)
+            left = max(0.0, ends - asyncio.get_running_loop().time())
+            logger.info("waiting up to {}s for {} calls in flight", round(left, 3), self._inflight)
             self._idle.clear()
             try:
-                await asyncio.wait_for(self._idle.wait(), grace)
+                await asyncio.wait_for(self._idle.wait(), left)
             except TimeoutError:
-                logger.warning("{} calls still running after {}s of grace; stopping anyway", self._inflight, grace)
+                await self._answer_overdue(grace)
         for adapter in reversed(adapters):  # routes added by a later adapter (ws on http) close first
             await _logged(adapter.close(), f"closing {type(adapter).__name__}")
         for subscription in self._subscriptions:
@@ -336,9 +341,27 @@ class Application:
         """
         meta = meta or {}
         trace_id = trace_id or trace_id_from(meta)
-        if deadline is None:
-            deadline = deadline_from_meta(meta)
         pipeline = self._pipelines.get(code)
+        refusal: BetrueError | None = None
+        if deadline is None:
+            try:
+                deadline = deadline_from_meta(meta)
+            except BetrueError as bad_header:
+                refusal = bad_header
+        command = self.commands.get(code)
+        if command is not None and not command.served_on(adapter):
+            pipeline, refusal = (
+                None,
+                NotFound(
+                    f"{code} is not served over {adapter}",
+                    details={"reason": "transport", "transports": list(command.transports or ())},
+                ),
+            )
+        if refusal is not None:
+            log_rejected(code, trace_id, refusal, adapter=adapter)
+            refused = Response.from_error(refusal)
+            refused.trace_id = trace_id
+            return refused
         if pipeline is None and self.resolvers and self._accepting:
             try:
                 pipeline = await self._resolve(code)
@@ -369,9 +392,22 @@ class Application:
             deadline=deadline,
         )
         self._inflight += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._calls.add(task)
         try:
             response = await pipeline(ctx, {} if params is None else params)
+        except asyncio.CancelledError:
+            if task is None or task not in self._overdue:
+                raise
+            task.uncancel()  # cancelled by stop(): the caller still gets an answer
+            response = Response.from_error(
+                ServiceUnavailable("The server stopped before the call finished", details={"reason": "shutdown"})
+            )
         finally:
+            if task is not None:
+                self._calls.discard(task)
+                self._overdue.discard(task)
             self._inflight -= 1
             if self._inflight == 0 and not self._accepting:
                 self._idle.set()  # stop() is waiting for the calls in flight
@@ -379,6 +415,18 @@ class Application:
                 await ctx._scope.close()
         response.trace_id = ctx.trace_id  # the tracing stage may have replaced a generated id with its span's
         return response
+
+    async def _answer_overdue(self, grace: float) -> None:
+        """Cancel the calls still running after the grace: each answers 503 ``shutdown`` to its caller."""
+        overdue = [task for task in self._calls if not task.done()]
+        logger.warning("{} calls still running after {}s of grace; answering them 503", len(overdue), grace)
+        self._overdue.update(overdue)
+        for task in overdue:
+            task.cancel()
+        if overdue:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), 1.0)
 
     async def _resolve(self, code: str) -> CallNext | None:
         for resolver in self.resolvers:
