@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from betrue.server.adapters._exhaustion import RateLimitedLog
 from betrue.server.adapters.base import Adapter
 from betrue.server.calls import Envelope
 from betrue.server.deadlines import deadline_from_meta
@@ -39,6 +40,7 @@ __all__ = [
     "Job",
     "JobQueue",
     "JobsConfig",
+    "RateLimitedLog",
     "Readiness",
     "ReportsReadiness",
     "Subscription",
