@@ -160,7 +160,8 @@ async def test_the_rules_of_the_chat(base_url: str) -> None:
         invalid = await ann.call_envelope("chat/join", {"room": "Bad Room!"})
         assert (invalid["code"], invalid["status"]) == (400, "ValidationError")
         async with session.post(base_url + "/api/chat/join", json={"room": "general"}) as over_http:
-            assert over_http.status == 401  # no connection, no login: rooms are a WebSocket matter
+            assert over_http.status == 404  # rooms are a WebSocket matter: join is not served over HTTP
+            assert (await over_http.json())["error"]["details"]["reason"] == "transport"
 
 
 async def test_the_store_is_a_service_another_implementation_can_replace(chat_app: Application) -> None:

@@ -333,6 +333,7 @@ class Application:
         connection: Any = None,
         trace_id: str | None = None,
         deadline: float | None = None,
+        remote: str | None = None,
     ) -> Response:
         """Run one command through its pipeline; never raises, always answers a Response.
 
@@ -390,6 +391,7 @@ class Application:
             identity=identity,
             connection=connection,
             deadline=deadline,
+            remote=remote,
         )
         self._inflight += 1
         task = asyncio.current_task()

@@ -110,6 +110,7 @@ class Context:
         "identity",
         "meta",
         "parent_span",
+        "remote",
         "span",
         "state",
         "trace_id",
@@ -129,6 +130,7 @@ class Context:
         connection: Any = None,
         deadline: float | None = None,
         parent_span: Any = None,
+        remote: str | None = None,
     ) -> None:
         self.app = app
         self.command = command
@@ -141,6 +143,8 @@ class Context:
         self.connection = connection
         self.deadline = deadline
         self.parent_span = parent_span
+        self.remote = remote
+        """The caller's network address as the adapter saw it (the TCP peer), when it knows one."""
         self.span: Any = None
         self.state: dict[str, Any] = {}
 

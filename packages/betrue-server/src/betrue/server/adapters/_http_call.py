@@ -201,7 +201,7 @@ def make_call_handler(
             params = await read_params(request, meta.get("content-type"), limit, timeout)
         except BetrueError as error:
             return await _reject(request, code, meta, error)
-        response = await handle(code, params, meta, adapter="http")
+        response = await handle(code, params, meta, adapter="http", remote=request.remote)
         return await write_download(request, response) if response.stream is not None else render(response)
 
     async def expect(request: web.Request) -> web.StreamResponse | None:
