@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from loguru import logger
 
 from betrue.server.adapters._http_guard import HostPolicy, request_problem
@@ -206,7 +206,7 @@ def make_call_handler(
 
     async def expect(request: web.Request) -> web.StreamResponse | None:
         """``Expect: 100-continue``: refuse before the body when the headers already decide it (401, 403, 400)."""
-        if request.version != web.HttpVersion11:
+        if request.version != HttpVersion11:
             return None
         if (request.headers.get("Expect") or "").lower() != "100-continue":
             return _closing(envelope_response(ExpectationFailed(), trace_id_from({})))

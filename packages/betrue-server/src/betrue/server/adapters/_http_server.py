@@ -137,6 +137,7 @@ class _ReplayingParser:
         try:
             fresh = self._factory()
         except Exception:  # a future aiohttp with another parser signature: answer the 400 only
+            logger.opt(exception=True).debug("no replay parser")
             return []
         found: list[Any] = []
         for index in range(len(self._history)):
@@ -265,7 +266,7 @@ class HttpProtocol(web.RequestHandler):
     def _fresh_parser(self) -> Any:
         from aiohttp.http_parser import HttpRequestParser
         from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE
-        from aiohttp.web_request import RequestPayloadError  # type: ignore[attr-defined]
+        from aiohttp.web_protocol import RequestPayloadError
 
         return HttpRequestParser(
             self,
