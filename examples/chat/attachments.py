@@ -118,7 +118,12 @@ class Attachments(Service):
 
 @chat.command(
     "upload",
-    stream=StreamSpec(max_size=MAX_IMAGE, content_types=IMAGE_TYPES, mode="multipart"),
+    stream=StreamSpec(
+        max_size=MAX_IMAGE,
+        content_types=IMAGE_TYPES,
+        mode="multipart",
+        fields={"type": "object", "properties": {}, "additionalProperties": False},  # the file, nothing else
+    ),
     output=ATTACHMENT,
     errors=[PayloadTooLarge, UnsupportedMediaType, TooManyRequests],
 )
