@@ -104,34 +104,46 @@ class Exchange:
 
 
 async def exchange(host: str, port: int, data: bytes, *, wait: float = 15.0, pause: float = 0.0) -> Exchange:
-    """Write ``data`` (``pause`` seconds apart per 64-byte piece when set), read until the server closes."""
+    """Write ``data`` (``pause`` seconds apart per 64-byte piece when set) while reading what comes back,
+    until the server closes, or an answer came and the connection then stayed quiet for a moment."""
     reader, writer = await asyncio.open_connection(host, port)
-    received, hung = b"", False
+    received = bytearray()
+
+    async def read() -> bool:
+        """True when nothing was answered within ``wait``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        try:
+            while True:
+                left = deadline - loop.time()
+                patience = min(left, 0.5) if b"HTTP/1." in received else left
+                if patience <= 0:
+                    raise TimeoutError
+                chunk = await asyncio.wait_for(reader.read(65536), patience)
+                if not chunk:
+                    return False
+                received.extend(chunk)
+        except TimeoutError:
+            return b"HTTP/1." not in received
+        except ConnectionError:
+            return False
+
+    reading = asyncio.create_task(read())
     try:
         if pause:
             for start in range(0, len(data), 64):
+                if reading.done():
+                    break
                 writer.write(data[start : start + 64])
                 await asyncio.sleep(pause)
         else:
             writer.write(data)
-        deadline = asyncio.get_running_loop().time() + wait
-        while True:
-            # Once an answer has come, a connection kept alive is only waited on for a moment.
-            left = deadline - asyncio.get_running_loop().time()
-            patience = min(left, 0.5) if b"HTTP/1." in received else left
-            if patience <= 0:
-                raise TimeoutError
-            chunk = await asyncio.wait_for(reader.read(65536), patience)
-            if not chunk:
-                break
-            received += chunk
-    except TimeoutError:
-        hung = b"HTTP/1." not in received
+        hung = await reading
     except ConnectionError:
-        pass
+        hung = await reading
     finally:
         writer.close()
-    return Exchange(received, hung)
+    return Exchange(bytes(received), hung)
 
 
 def request(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +55,12 @@ class Served:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
-@pytest.fixture
-async def chat() -> AsyncIterator[Served]:
-    """The chat example on a free port, with one registered user (``ann``)."""
+@asynccontextmanager
+async def serve_chat(**env: str) -> AsyncIterator[Served]:
+    """The chat example on a free port, with one registered user (``ann``); ``env`` adds settings."""
     from examples.chat.app import create_app
 
-    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", **FAST_HASHES, **GENEROUS}
+    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", **FAST_HASHES, **GENEROUS, **env}
     app = create_app(environ=environ, env_file=None)
     await app.start()
     http = app.service("http")
@@ -73,6 +74,13 @@ async def chat() -> AsyncIterator[Served]:
         yield served
     finally:
         await app.stop()
+
+
+@pytest.fixture
+async def chat() -> AsyncIterator[Served]:
+    """The chat example on a free port, with one registered user (``ann``)."""
+    async with serve_chat() as served:
+        yield served
 
 
 @dataclass
