@@ -98,7 +98,7 @@ async def gateway() -> AsyncIterator[GatewayStack]:
     from examples.gateway.game import make_app as make_game
     from examples.gateway.gateway import make_app as make_gateway
 
-    quiet = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", "CLIENT_TIMEOUT": "1"}
+    quiet = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", "CLIENT_TIMEOUT": "2"}
     chat_app = make_chat(environ=quiet, env_file=None)
     await chat_app.start()
     chat_proxy = await FaultProxy("127.0.0.1", chat_app.service("http").port).start()
