@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from betrue.server import Application, Conflict, Context, Group, openapi_document
-from betrue.server.openapi import with_decoder_limits
+from betrue.server.docs import with_decoder_limits
 from betrue.server.testing import TestApp
 
 LOAD = {

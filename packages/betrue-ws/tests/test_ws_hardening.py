@@ -7,7 +7,8 @@ import asyncio
 import base64
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
@@ -16,9 +17,9 @@ from yarl import URL
 from betrue.server import Application, Event
 from betrue.ws import CLOSE_TOO_SLOW, WsAdapter
 
-from .conftest import Eventually, Serving
-
 MakeApp = Callable[..., Application]
+Serving = Callable[[Application], AbstractAsyncContextManager[str]]
+Eventually = Callable[..., Coroutine[Any, Any, None]]
 
 
 def handshake(parts: URL, *, version: str = "13", host: str | None = None, origin: str | None = None) -> bytes:

@@ -3,6 +3,8 @@ stranger) cannot flood the chat or lock anybody out. Each test failed before the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ async def test_an_integer_written_as_5_0_or_1e1_is_served_not_a_500(served: tupl
 async def test_an_image_type_in_another_spelling_is_stored_as_its_type(
     served: tuple[Application, str], declared: str
 ) -> None:
-    app, url = served
+    _app, url = served
     async with aiohttp.ClientSession() as session:
         auth = await register(session, url, "bob")
         form = aiohttp.FormData()
@@ -88,8 +90,9 @@ async def test_uploads_past_the_byte_quota_are_429_with_retry_after_and_not_kept
             async with session.post(f"{url}/api/chat/upload", data=form, headers=auth) as reply:
                 answers.append((reply.status, reply.headers.get("Retry-After")))
     assert [status for status, _ in answers] == [200, 200, 429, 429]
-    assert answers[-1][1] is not None and int(answers[-1][1]) >= 1
-    assert len(list(folder.iterdir())) == 2
+    assert answers[-1][1] is not None
+    assert int(answers[-1][1]) >= 1
+    assert len(await asyncio.to_thread(lambda: list(folder.iterdir()))) == 2
 
 
 async def test_messages_past_the_quota_are_429_with_a_retry_after_header(served: tuple[Application, str]) -> None:
@@ -145,20 +148,16 @@ def test_a_stranger_failing_logins_cannot_lock_a_user_out_and_spraying_is_limite
         accounts.limit("ann", "10.0.0.2")  # ann is not held by the attacker's failures
     for address in range(10):  # many places guessing one account: held per account, ann still gets in
         for _ in range(3):
-            try:
+            with contextlib.suppress(TooManyRequests):
                 accounts.limit("ann", f"203.0.113.{address}")
-            except TooManyRequests:
-                pass
     with pytest.raises(TooManyRequests):
         accounts.limit("ann", "203.0.113.99")
     accounts.limit("ann", "10.0.0.2")
     sprayer = "192.0.2.1"
-    tried = 0
+    for n in range(30):
+        accounts.limit(f"user{n}", sprayer)
     with pytest.raises(TooManyRequests):
-        for name in (f"user{n}" for n in range(100)):
-            accounts.limit(name, sprayer)
-            tried += 1
-    assert tried == 30
+        accounts.limit("user30", sprayer)
 
 
 def test_sign_ups_are_limited_per_address() -> None:

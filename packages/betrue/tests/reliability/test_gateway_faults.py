@@ -70,7 +70,7 @@ async def scenario(stack: GatewayStack, fault: str, calls: int, posted: list[str
 async def recovered(stack: GatewayStack) -> None:
     """After the fault: the gateway serves again within its breaker's reset time."""
     async with aiohttp.ClientSession() as session, asyncio.timeout(30):
-        while (await call(session, stack.gateway.url, "chat/history", {"room": "faults"}))[0] != 200:
+        while (await call(session, stack.gateway.url, "chat/history", {"room": "faults"}))[0] != 200:  # noqa: ASYNC110
             await asyncio.sleep(0.25)
 
 

@@ -41,7 +41,8 @@ async def test_slow_headers_and_bodies_are_cut_and_silence_is_closed() -> None:
         ("half a request", b"POST /api/chat/rooms HTTP/1.1\r\nHost: x\r\n", 0.0),
         (
             "body never sent",
-            b"POST /api/chat/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            b"POST /api/chat/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{",
             0.0,
         ),
     ]

@@ -12,7 +12,7 @@ from .conftest import GatewayStack, Served
 FAMILY = "malformed JSON bodies"
 
 
-def corpus(size: str) -> list[bytes]:
+def corpus(size: str) -> list[tuple[bytes, bool]]:
     """Bodies no strict decoder may accept, or that a command's schema refuses."""
     valid = b'{"room": "general", "text": "hi"}'
     bodies = [

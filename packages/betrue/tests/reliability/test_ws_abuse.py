@@ -139,7 +139,7 @@ async def test_bad_calls_get_error_frames_and_a_flood_gets_429s(chat: Served) ->
 
 async def test_connections_opened_and_dropped_in_a_hurry_leave_nothing_behind(chat: Served) -> None:
     for _ in range(100):
-        reader, writer, head = await open_raw(chat)
+        _reader, writer, _head = await open_raw(chat)
         writer.transport.abort()
         TALLY.record(FAMILY, "chat", "closed")
     ws_adapter = chat.app.service("ws")

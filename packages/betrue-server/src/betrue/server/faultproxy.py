@@ -122,9 +122,7 @@ class FaultProxy:
         assert task is not None
         self._tasks.add(task)
         try:
-            await asyncio.gather(
-                self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer)
-            )
+            await asyncio.gather(self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer))
         finally:
             self._pairs.discard(pair)
             self._tasks.discard(task)

@@ -25,7 +25,7 @@ from betrue.server.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from betrue.server.logging import log_rejected
+from betrue.server.observability._logging import log_rejected
 from betrue.server.response import Response, error_envelope
 from betrue.server.streams.http import call_with_upload, takes_upload, write_download
 from betrue.server.wire import decode_json, encode_json
@@ -221,7 +221,7 @@ def make_call_handler(
             log_rejected(request.match_info["code"], trace_id_from(meta), problem, adapter="http")
             return _closing(envelope_response(problem, trace_id_from(meta)))
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # type: ignore[attr-defined]  # the answer's own bytes start now
+        request.writer.output_size = 0  # the answer's own bytes start now
         return None
 
     return call, expect

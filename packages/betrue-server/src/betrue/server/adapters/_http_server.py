@@ -148,7 +148,8 @@ class _ReplayingParser:
             found.extend(messages)
             if upgraded:
                 break
-        return found[self._emitted :]
+        # Only requests whose body arrived whole: the one the error broke (its body cut) is the 400's.
+        return [(message, payload) for message, payload in found[self._emitted :] if payload.is_eof()]
 
     def feed_eof(self) -> Any:
         return self.parser.feed_eof()
@@ -265,8 +266,7 @@ class HttpProtocol(web.RequestHandler):
 
     def _fresh_parser(self) -> Any:
         from aiohttp.http_parser import HttpRequestParser
-        from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE
-        from aiohttp.web_protocol import RequestPayloadError
+        from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE, RequestPayloadError
 
         return HttpRequestParser(
             self,
@@ -397,7 +397,7 @@ class HttpProtocol(web.RequestHandler):
     # -- WebSocket: masked client frames only -----------------------------------------------------
 
     def set_parser(self, parser: Any, data_received_cb: Callable[[], None] | None = None) -> None:
-        super().set_parser(_MaskCheck(parser, self._unmasked_frame), data_received_cb)
+        super().set_parser(_MaskCheck(parser, self._unmasked_frame), data_received_cb)  # type: ignore[arg-type]
 
     def _unmasked_frame(self) -> None:
         logger.info("WebSocket closed (1002): the client sent an unmasked frame")

@@ -86,8 +86,9 @@ def client_address(ctx: Context, *, trust_forwarded: bool = False) -> str | None
         first = forwarded.split(",", 1)[0].strip()
         if first:
             return first
-    if ctx.remote:
-        return ctx.remote
+    peer = getattr(ctx, "remote", None)  # what the adapter saw; contexts built by hand may lack it
+    if isinstance(peer, str) and peer:
+        return peer
     remote = getattr(ctx.connection, "remote", None)
     if isinstance(remote, str) and remote:
         return remote
