@@ -33,7 +33,9 @@ class RateLimitedLog:
     Example:
         >>> log = RateLimitedLog(interval=10.0)
         >>> log.warning("emfile", "out of file handles")   # written
-        >>> log.warning("emfile", "out of file handles")   # folded into the next line's "suppressed"
+        True
+        >>> log.warning("emfile", "out of file handles")   # counted in the next line's "suppressed"
+        False
     """
 
     def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
