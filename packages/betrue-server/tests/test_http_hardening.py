@@ -23,7 +23,6 @@ from betrue.server import (
     openapi_document,
     use_auth,
 )
-from betrue.server.adapters._exhaustion import RateLimitedLog, install_loop_exception_handler
 from betrue.server.testing import TestApp
 
 SECRET = "s" * 32
@@ -144,6 +143,7 @@ async def test_when_every_connection_is_busy_a_new_one_gets_503_with_retry_after
 
 
 def test_exhaustion_is_logged_once_per_interval_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from betrue.server.adapters._exhaustion import RateLimitedLog, install_loop_exception_handler
     from betrue.server.appconfig import AppConfig
     from betrue.server.observability._logging import setup_logging
 
