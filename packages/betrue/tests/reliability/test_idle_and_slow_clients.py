@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import resource
-import socket
 import sys
 import time
 from pathlib import Path
@@ -75,18 +74,20 @@ async def test_1100_idle_sockets_against_1024_file_handles_leave_the_server_answ
             stderr=log_file,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        sockets: list[socket.socket] = []
+        idle: list[asyncio.StreamWriter] = []
         try:
             assert process.stdout is not None
             async with asyncio.timeout(60):
                 line = (await process.stdout.readline()).decode()
             port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
-            for _ in range(1150):
-                sock = socket.socket()
-                sock.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    sock.connect_ex(("127.0.0.1", port))
-                sockets.append(sock)
+
+            async def connect() -> None:
+                with contextlib.suppress(OSError, TimeoutError):
+                    _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 3)
+                    idle.append(writer)
+
+            for _ in range(0, 1150, 50):  # established connections that never send a byte
+                await asyncio.gather(*(connect() for _ in range(50)))
             await asyncio.sleep(1)
             started = time.monotonic()
             answer = await exchange(
@@ -94,11 +95,12 @@ async def test_1100_idle_sockets_against_1024_file_handles_leave_the_server_answ
             )
             took = time.monotonic() - started
         finally:
-            for sock in sockets:
-                sock.close()
+            for writer in idle:
+                writer.close()
             process.terminate()
             async with asyncio.timeout(30):
                 await process.wait()
+    assert len(idle) > 1024, f"only {len(idle)} connections were established"
     TALLY.record(IDLE, "chat (1,024 handles)", answer.answer)
     assert answer.statuses == [401], answer.raw[:300]  # answered (an anonymous call): the server took it
     assert took < 30
