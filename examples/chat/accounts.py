@@ -81,7 +81,7 @@ class AccountsConfig(Config):
         "CHAT_SIGNUPS_PER_HOUR", 5, description="Accounts one address may create per hour", ge=1
     )
     hashing: int = env(
-        "CHAT_HASHING", 2, description="Password hashes computed at once; more wait, and past 4x that: 503", ge=1
+        "CHAT_HASHING", 1, description="Password hashes computed at once; more wait, and past 4x that: 503", ge=1
     )
 
 
