@@ -11,7 +11,7 @@ Limits, none of which an attacker elsewhere can turn into a lock-out:
 - per account, from addresses it never logged in from (``CHAT_ACCOUNT_BURST``/``CHAT_ACCOUNT_RATE``):
   guessing from many places; an address the account logged in from before is not held by it;
 - sign-ups per address (``CHAT_SIGNUPS_PER_HOUR``), and password hashes at once (``CHAT_HASHING``):
-  a flood of logins waits for its turn or is answered 503, and cannot starve the other calls.
+  a flood of logins waits for its turn or is answered 429, and cannot starve the other calls.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from betrue.server import (
     JwtAuthenticator,
     RateLimiter,
     Service,
-    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
 )
@@ -81,7 +80,7 @@ class AccountsConfig(Config):
         "CHAT_SIGNUPS_PER_HOUR", 5, description="Accounts one address may create per hour", ge=1
     )
     hashing: int = env(
-        "CHAT_HASHING", 1, description="Password hashes computed at once; more wait, and past 4x that: 503", ge=1
+        "CHAT_HASHING", 1, description="Password hashes computed at once; more wait, and past 4x that: 429", ge=1
     )
 
 
@@ -126,9 +125,11 @@ class Accounts(Service):
         return self._names.get(name.casefold()) if hashed is not self._decoy else None
 
     async def _hash(self, work: Any, *args: Any) -> Any:
-        """Run one password hash in a thread, at most ``CHAT_HASHING`` at once; 503 when too many wait."""
+        """Run one password hash in a thread, at most ``CHAT_HASHING`` at once; 429 when too many wait."""
         if self._waiting >= 4 * self.config.hashing:
-            raise ServiceUnavailable("Too many logins at once: try again shortly", details={"retryAfter": 1})
+            raise TooManyRequests(
+                "Too many logins at once: try again shortly", details={"reason": "busy", "retryAfter": 1}
+            )
         self._waiting += 1
         try:
             async with self._hashing:
@@ -177,9 +178,7 @@ async def _session(name: str, ctx: Context) -> dict[str, Any]:
     return {"user": name, "token": token, "expiresAt": identity.claims["exp"]}
 
 
-@user.command(
-    "register", input=CREDENTIALS, output=SESSION, auth="public", errors=[Conflict, TooManyRequests, ServiceUnavailable]
-)
+@user.command("register", input=CREDENTIALS, output=SESSION, auth="public", errors=[Conflict, TooManyRequests])
 async def register(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Create an account and log in with it."""
     accounts: Accounts = await ctx.service("accounts")
@@ -194,7 +193,7 @@ async def register(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     input=CREDENTIALS,
     output=SESSION,
     auth="public",
-    errors=[Unauthorized, TooManyRequests, ServiceUnavailable],
+    errors=[Unauthorized, TooManyRequests],
 )
 async def login(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Log in with a name and password: answers a bearer token (and logs this WebSocket connection in)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 CLASSES = ("2xx", "4xx", "5xx", "unavailable", "closed", "hung")
 """Answer classes. ``unavailable`` is a 502/503/504 envelope that is the right answer: an upstream fault was
-injected, the server is stopping (503, ``Connection: close``), a login flood waits for hashing (503);
+injected, the server is stopping (503, ``Connection: close``);
 ``5xx`` is every other 5xx: a failure, the goal is none. ``closed`` is a connection closed with no answer
 where closing is the protocol's answer (a WebSocket close frame, a silent connection cut at its idle
 timeout); ``hung`` is no answer within the deadline."""

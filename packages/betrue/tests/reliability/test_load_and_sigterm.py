@@ -86,7 +86,7 @@ async def ws_client(port: int, outcome: Outcome) -> None:
             login = await ws.receive_json(timeout=30)
             outcome.statuses.append(login["code"])
             if login["code"] != 200:
-                return  # a login flood is answered 503 (hashing is bounded): this client gives up
+                return  # a login flood is answered 429 (hashing is bounded): this client gives up
             await ws.send_json({"id": 1, "command": "chat/join", "params": {"room": "general"}})
             await ws.receive_json(timeout=30)
             for n in range(2, 100_000):
