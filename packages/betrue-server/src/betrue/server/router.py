@@ -288,21 +288,23 @@ class Router:
         )
         self._inflight += 1
         task = asyncio.current_task()
-        if task is not None:
-            self._calls.add(task)
+        # A call made inside a call (a local client call) shares its task: the outermost one owns it.
+        owned = task if task is not None and task not in self._calls else None
+        if owned is not None:
+            self._calls.add(owned)
         try:
             response = await pipeline(ctx, {} if params is None else params)
         except asyncio.CancelledError:
-            if task is None or task not in self._overdue:
+            if owned is None or owned not in self._overdue:
                 raise
-            task.uncancel()  # cancelled by the lifecycle's stop: the caller still gets an answer
+            owned.uncancel()  # cancelled by the lifecycle's stop: the caller still gets an answer
             response = Response.from_error(
                 ServiceUnavailable("The server stopped before the call finished", details={"reason": "shutdown"})
             )
         finally:
-            if task is not None:
-                self._calls.discard(task)
-                self._overdue.discard(task)
+            if owned is not None:
+                self._calls.discard(owned)
+                self._overdue.discard(owned)
             self._inflight -= 1
             if self._inflight == 0 and not self._accepting:
                 self._idle.set()  # stop() is waiting for the calls in flight
