@@ -10,10 +10,10 @@ export UV_CACHE_DIR ?= $(TOOLS)/cache
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help sync test test-slow lint format run run-gateway docs-env verify-dist bench bench-quick versions clean
+.PHONY: help sync test test-slow test-reliability lint format run run-gateway docs-env verify-dist bench bench-quick versions clean
 
 help:
-	@echo "make run | test | test-slow | lint | format | docs-env | verify-dist | bench | bench-quick | run-gateway"
+	@echo "make run | test | test-slow | test-reliability | lint | format | docs-env | verify-dist | bench | bench-quick | run-gateway"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,14 @@ test: sync
 test-slow: sync
 	$(RUN) python tools/services.py ensure
 	$(RUN) pytest -m "slow or soak" $(PYTEST_ARGS)
+
+# The reliability suite, short and long tiers together, then its table (docs/reliability.md keeps the latest).
+RELIABILITY_REPORT := $(CURDIR)/.tools/reliability.json
+test-reliability: sync
+	$(RUN) python tools/services.py ensure
+	rm -f $(RELIABILITY_REPORT)
+	BETRUE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) $(RUN) pytest -q packages/betrue/tests/reliability -m "slow or not slow" $(PYTEST_ARGS); \
+	status=$$?; $(RUN) python tools/reliability_table.py $(RELIABILITY_REPORT) || status=1; exit $$status
 
 lint: sync
 	$(RUN) python tools/versions.py check

@@ -17,6 +17,7 @@ from examples.chat.accounts import Accounts
 from examples.chat.attachments import Attachments
 from examples.chat.commands import chat, user
 from examples.chat.presence import Presence
+from examples.chat.quotas import Quotas
 from examples.chat.store import MemoryChatStore
 
 __all__ = ["app", "create_app"]
@@ -46,6 +47,7 @@ def create_app(environ: Mapping[str, str] | None = None, env_file: str | None = 
     use_auth(application, JwtAuthenticator)  # every command but user/login and user/register needs a token
     application.add_service(Accounts)
     application.add_service(Attachments)
+    application.add_service(Quotas)
     application.add_service(MemoryChatStore, name="chat_store")
     application.add_service(Presence)
     application.add_service(WsAdapter)

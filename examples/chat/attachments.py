@@ -22,10 +22,12 @@ from betrue.server import (
     Response,
     Service,
     StreamSpec,
+    TooManyRequests,
     UnsupportedMediaType,
     Upload,
 )
 from examples.chat.commands import chat, current_user
+from examples.chat.quotas import Quotas
 
 __all__ = ["ATTACHMENT", "Attachments", "AttachmentsConfig"]
 
@@ -73,14 +75,25 @@ class Attachments(Service):
         if self._temporary and self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    async def keep(self, params: Upload, owner: str) -> dict[str, Any]:
-        """Store the upload's image; nothing is kept when it fails (too large, wrong type, cut off)."""
+    async def keep(self, params: Upload, owner: str, quotas: Quotas | None = None) -> dict[str, Any]:
+        """Store the upload's image; nothing is kept when it fails (too large, wrong type, cut off, over quota)."""
         assert self.folder is not None
         file = await params.file()
+        # "IMAGE/PNG" and "image/png; charset=utf-8" are image/png: stored as the type the page is served.
+        media = file.content_type.split(";", 1)[0].strip().lower()
+        if media not in IMAGE_TYPES:
+            raise UnsupportedMediaType(f"Images only: {', '.join(IMAGE_TYPES)}", details={"reason": "content_type"})
         attachment_id = secrets.token_hex(16)
-        size = await file.save(self.folder / attachment_id)
+        path = self.folder / attachment_id
+        size = await file.save(path)
+        try:
+            if quotas is not None:
+                quotas.uploaded(owner, size)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         name = Path(file.filename or "image").name[:100]
-        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": file.content_type, "size": size}
+        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": media, "size": size}
         self._known[attachment_id]["owner"] = owner
         return self.public(attachment_id)
 
@@ -105,14 +118,19 @@ class Attachments(Service):
 
 @chat.command(
     "upload",
-    stream=StreamSpec(max_size=MAX_IMAGE, content_types=IMAGE_TYPES, mode="multipart"),
+    stream=StreamSpec(
+        max_size=MAX_IMAGE,
+        content_types=IMAGE_TYPES,
+        mode="multipart",
+        fields={"type": "object", "properties": {}, "additionalProperties": False},  # the file, nothing else
+    ),
     output=ATTACHMENT,
-    errors=[PayloadTooLarge, UnsupportedMediaType],
+    errors=[PayloadTooLarge, UnsupportedMediaType, TooManyRequests],
 )
 async def upload(params: Upload, ctx: Context) -> dict[str, Any]:
     """Upload an image (multipart/form-data, field ``file``, at most 5 MiB); send its id with ``chat/send``."""
     attachments: Attachments = await ctx.service("attachments")
-    return await attachments.keep(params, current_user(ctx))
+    return await attachments.keep(params, current_user(ctx), await ctx.service("quotas"))
 
 
 @chat.command(

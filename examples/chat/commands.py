@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from betrue.server import Context, Forbidden, Group, NotFound, Unauthorized, ValidationError, declare_event
+from betrue.server import (
+    Conflict,
+    Context,
+    Forbidden,
+    Group,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+    declare_event,
+)
 from examples.chat.presence import Presence
+from examples.chat.quotas import Quotas
 from examples.chat.store import ChatStore
 
 __all__ = ["chat", "user"]
@@ -86,14 +97,19 @@ async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     "join",
     input=_object({"room": ROOM}, ["room"]),
     output=_object({"room": {"type": "string"}, "users": USERS}, ["room", "users"]),
-    errors=[Unauthorized, ValidationError],
+    errors=[Unauthorized, ValidationError, Conflict, TooManyRequests],
+    transports=["ws"],
 )
 async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Enter a room (created when new): its messages and presence changes are pushed to you."""
+    """Enter a room (created when new, within your quota): its messages and presence changes are pushed to you."""
     name, room = current_user(ctx), params["room"]
     connection = _connection(ctx)
     store: ChatStore = await ctx.service("chat_store")
     presence: Presence = await ctx.service("presence")
+    known = await store.rooms()
+    if room not in known:
+        quotas: Quotas = await ctx.service("quotas")
+        quotas.new_room(name, len(known))
     if await store.add_room(room):
         await ctx.emit("chat.room", {"name": room})
     connection.join(room)
@@ -107,6 +123,7 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     input=_object({"room": ROOM}, ["room"]),
     output=_object({"room": {"type": "string"}}, ["room"]),
     errors=[ValidationError],
+    transports=["ws"],
 )
 async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Leave a room: no more of its pushes."""
@@ -120,9 +137,8 @@ async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"room": room}
 
 
-@chat.command(
-    "send",
-    input=_object(
+SEND = {
+    **_object(
         {
             "room": ROOM,
             "text": {"type": "string", "maxLength": 2000},
@@ -130,21 +146,40 @@ async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         },
         ["room"],
     ),
+    "anyOf": [
+        {"required": ["text"], "properties": {"text": {"pattern": "\\S"}}},
+        {"required": ["attachment"]},
+    ],
+    "description": "Text that is not only blanks, an attachment, or both",
+}
+
+
+@chat.command(
+    "send",
+    input=SEND,
     output=MESSAGE,
-    errors=[Unauthorized, Forbidden, NotFound],
+    errors=[Unauthorized, Forbidden, NotFound, TooManyRequests],
 )
 async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Post a message (text, an image uploaded with chat/upload, or both) to a room you joined."""
+    """Post a message (text, an image uploaded with chat/upload, or both) to a room you joined.
+
+    Over HTTP the room must exist (rooms are created by joining them over WebSocket).
+    """
     name, room = current_user(ctx), params["room"]
-    if ctx.connection is not None and room not in ctx.connection.rooms:
-        raise Forbidden(f"Join {room} before writing to it", details={"room": room})
+    store: ChatStore = await ctx.service("chat_store")
+    if ctx.connection is not None:
+        if room not in ctx.connection.rooms:
+            raise Forbidden(f"Join {room} before writing to it", details={"room": room})
+    elif room not in await store.rooms():
+        raise NotFound("No such room: rooms are created by joining them", details={"room": room})
     text = params.get("text", "").strip()
     attachment = None
     if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)
         attachment = (await ctx.service("attachments")).owned(params["attachment"], name)
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
-    store: ChatStore = await ctx.service("chat_store")
+    quotas: Quotas = await ctx.service("quotas")
+    quotas.message(name)
     message = await store.add_message(room, name, text, attachment=attachment)
     await ctx.emit("chat.message", message, to={"room": room})
     return message
@@ -156,7 +191,12 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         {
             "room": ROOM,
             "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-            "before": {"type": "integer", "description": "Only messages older than this id"},
+            "before": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 2**53 - 1,
+                "description": "Only messages older than this id",
+            },
         },
         ["room"],
     ),
@@ -165,7 +205,10 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def history(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """The last messages of a room, oldest first."""
     store: ChatStore = await ctx.service("chat_store")
-    messages = await store.history(params["room"], limit=params.get("limit", 50), before=params.get("before"))
+    # JSON Schema counts 5.0 and 1e1 as integers: make them ints before they index anything.
+    before = params.get("before")
+    limit = int(params.get("limit", 50))
+    messages = await store.history(params["room"], limit=limit, before=int(before) if before is not None else None)
     return {"room": params["room"], "messages": messages}
 
 

@@ -1,5 +1,6 @@
 // The chat page: one BetrueWs connection; commands over it, pushes from it. No framework, no build step.
-import { BetrueWs } from "betrue-ws";
+// No import map: inline scripts are refused by the page's Content-Security-Policy.
+import { BetrueWs } from "/betrue-ws/betrue-ws.js";
 
 const $ = (id) => document.getElementById(id);
 const ws = new BetrueWs(document.body.dataset.wsPath || "/ws");

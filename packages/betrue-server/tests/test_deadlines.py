@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from betrue.server import Application, Context, GatewayTimeout, Group
+from betrue.server import Application, Context, GatewayTimeout, Group, ValidationError
 from betrue.server.deadlines import Deadlines, deadline_from_meta, timeout_header
 from betrue.server.testing import TestApp
 
@@ -31,16 +31,18 @@ def sleepy_app(seen: list[float | None], cancelled: asyncio.Event) -> Applicatio
 
 def test_the_header_is_the_time_left_in_whole_milliseconds() -> None:
     assert timeout_header(time.time() + 2.0) in {"1999", "2000"}
-    assert timeout_header(time.time() - 5) == "0"
+    assert timeout_header(time.time() - 5) == "1"  # never 0: a caller past its deadline does not send
     deadline = deadline_from_meta({"x-timeout-ms": "1500"})
     assert deadline is not None
     assert 1.4 < deadline - time.time() <= 1.5
     assert deadline_from_meta({}) is None
-    assert deadline_from_meta({"x-timeout-ms": "soon"}) is None
-    assert deadline_from_meta({"x-timeout-ms": "nan"}) is None
-    negative = deadline_from_meta({"x-timeout-ms": "-20"})
-    assert negative is not None
-    assert negative <= time.time()
+
+
+@pytest.mark.parametrize("value", ["0", "-20", "-0", "soon", "nan", "inf", ""])
+def test_a_timeout_header_that_is_not_a_positive_number_is_a_400(value: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        deadline_from_meta({"x-timeout-ms": value})
+    assert raised.value.details == {"reason": "bad_timeout", "header": "x-timeout-ms"}
 
 
 async def test_a_call_gets_the_deadline_its_caller_sent() -> None:
@@ -65,11 +67,13 @@ async def test_a_call_running_past_its_deadline_is_cancelled_with_504() -> None:
     assert time.monotonic() - started < 2
 
 
-async def test_a_call_whose_deadline_passed_never_runs() -> None:
+async def test_a_call_asking_for_no_time_is_a_400_and_never_runs() -> None:
     seen: list[float | None] = []
     async with TestApp(sleepy_app(seen, asyncio.Event())) as app:
-        envelope = await app.call("sleepy/nap", {}, meta={"x-timeout-ms": "0"})
-    assert envelope["status"] == "GatewayTimeout"
+        for value in ("0", "-5"):
+            envelope = await app.call("sleepy/nap", {}, meta={"x-timeout-ms": value})
+            assert envelope["code"] == 400
+            assert envelope["error"]["details"]["reason"] == "bad_timeout"
     assert seen == []
 
 

@@ -117,10 +117,11 @@ async def test_a_deadline_becomes_504_and_the_upstream_stops_working(events: dic
     assert raised.value.details["reason"] == "timeout"
 
 
-async def test_a_call_arriving_after_its_deadline_never_runs(events: dict[str, asyncio.Event]) -> None:
+async def test_a_call_asking_for_no_time_never_runs_and_is_a_400(events: dict[str, asyncio.Event]) -> None:
     async with TestApp(raising_app(events), http=True) as upstream:
         reply = await upstream.post("err/never", {}, headers={"x-timeout-ms": "0"})
-    assert reply.status == 504
+    assert reply.status == 400
+    assert reply.envelope["error"]["details"]["reason"] == "bad_timeout"
     assert not events["ran"].is_set()
 
 

@@ -66,6 +66,7 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
     async with aiohttp.ClientSession() as session:
         async with session.get(base_url + "/") as page:
             html = await page.text()
+            policy = page.headers.get("Content-Security-Policy", "")
         async with session.get(base_url + "/betrue-ws/betrue-ws.js") as script:
             client_js = await script.text()
             script_type = script.headers["Content-Type"]
@@ -80,7 +81,10 @@ async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_
         async with session.get(base_url + "/docs/asyncapi.json") as docs:
             asyncapi = await docs.json()
     assert 'data-ws-path="/ws"' in html
-    assert '"betrue-ws": "/betrue-ws/betrue-ws.js"' in html
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "<script>" not in html  # no inline script: the policy forbids it
+    assert 'type="importmap"' not in html
     assert "export class BetrueWs" in client_js
     assert "javascript" in script_type
     assert (refused["code"], refused["status"]) == (401, "Unauthorized")  # every command but login needs a token
@@ -160,7 +164,8 @@ async def test_the_rules_of_the_chat(base_url: str) -> None:
         invalid = await ann.call_envelope("chat/join", {"room": "Bad Room!"})
         assert (invalid["code"], invalid["status"]) == (400, "ValidationError")
         async with session.post(base_url + "/api/chat/join", json={"room": "general"}) as over_http:
-            assert over_http.status == 401  # no connection, no login: rooms are a WebSocket matter
+            assert over_http.status == 404  # rooms are a WebSocket matter: join is not served over HTTP
+            assert (await over_http.json())["error"]["details"]["reason"] == "transport"
 
 
 async def test_the_store_is_a_service_another_implementation_can_replace(chat_app: Application) -> None:

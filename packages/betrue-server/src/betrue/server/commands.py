@@ -19,6 +19,9 @@ __all__ = ["Command", "CommandClass", "Group", "Subscriber"]
 
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
+IN_PROCESS = frozenset({"local", "test", "job", "event"})
+"""Adapters that call commands from inside the process: every command is served on them."""
+
 
 @dataclass(slots=True)
 class Command:
@@ -37,6 +40,9 @@ class Command:
     stream: Any = None
     """A stream spec (uploads/downloads); see betrue.server.streams."""
     hidden: bool = False
+    transports: tuple[str, ...] | None = None
+    """The network adapters that serve it (``("ws",)``: WebSocket only); None: every one. Calls over any
+    other answer 404 ``transport``, and its docs list it only there (OpenAPI is HTTP's)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +57,17 @@ class Command:
     def group(self) -> str:
         """The first segment of the code: its group and OpenAPI tag."""
         return self.code.split("/", 1)[0]
+
+    def served_on(self, adapter: str) -> bool:
+        """Whether a call arriving through ``adapter`` (``http``, ``ws``, ``nats``...) may run this command.
+
+        Example:
+            >>> async def join(params, ctx): ...
+            >>> command = Command("chat/join", join, transports=("ws",))
+            >>> command.served_on("ws"), command.served_on("http"), command.served_on("test")
+            (True, False, True)
+        """
+        return self.transports is None or adapter in self.transports or adapter in IN_PROCESS
 
 
 @dataclass(slots=True)
@@ -110,6 +127,7 @@ class Group:
         middlewares: Sequence[Middleware] = (),
         stream: Any = None,
         hidden: bool = False,
+        transports: Sequence[str] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated ``async def handler(params, ctx)`` as ``<group>/<name>``."""
 
@@ -127,6 +145,7 @@ class Group:
                     middlewares=tuple(middlewares),
                     stream=stream,
                     hidden=hidden,
+                    transports=tuple(transports) if transports is not None else None,
                 )
             )
             return handler
@@ -178,6 +197,7 @@ class CommandClass:
     idempotent: ClassVar[bool] = False
     middlewares: ClassVar[Sequence[Middleware]] = ()
     stream: ClassVar[Any] = None
+    transports: ClassVar[Sequence[str] | None] = None
 
     async def handle(self, params: Any, ctx: Context) -> Any:
         """The handler; every subclass writes it."""
@@ -203,4 +223,5 @@ class CommandClass:
             idempotent=cls.idempotent,
             middlewares=tuple(cls.middlewares),
             stream=cls.stream,
+            transports=tuple(cls.transports) if cls.transports is not None else None,
         )

@@ -113,6 +113,7 @@ class Context:
         "identity",
         "meta",
         "parent_span",
+        "remote",
         "span",
         "state",
         "trace_id",
@@ -132,6 +133,7 @@ class Context:
         connection: Connection | None = None,
         deadline: float | None = None,
         parent_span: Any = None,
+        remote: str | None = None,
     ) -> None:
         self.app = app
         self.command = command
@@ -144,6 +146,8 @@ class Context:
         self.connection = connection
         self.deadline = deadline
         self.parent_span = parent_span
+        self.remote = remote
+        """The caller's network address as the adapter saw it (the TCP peer), when it knows one."""
         self.span: Any = None
         self.state: dict[str, Any] = {}
 

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from betrue.server.errors import GatewayTimeout
+from betrue.server.errors import GatewayTimeout, ValidationError
 from betrue.server.response import Response
 from betrue.server.types import CallNext
 
@@ -30,17 +30,24 @@ TIMEOUT_HEADER = "x-timeout-ms"
 
 
 def timeout_header(deadline: float) -> str:
-    """The header value for a ``time.time()`` deadline: whole milliseconds left, at least 0.
+    """The header value for a ``time.time()`` deadline: whole milliseconds left, at least 1.
+
+    A caller whose deadline has passed does not send the call (it answers 504 itself); a value of 0 or
+    less is refused by the receiver as a malformed header (400).
 
     Example:
         >>> 1000 < int(timeout_header(time.time() + 1.5)) <= 1500
         True
     """
-    return str(max(0, math.floor((deadline - time.time()) * 1000)))
+    return str(max(1, math.floor((deadline - time.time()) * 1000)))
 
 
 def deadline_from_meta(meta: Mapping[str, str]) -> float | None:
-    """The ``time.time()`` deadline an incoming ``x-timeout-ms`` asks for; None when absent or unreadable.
+    """The ``time.time()`` deadline an incoming ``x-timeout-ms`` asks for; None when absent.
+
+    Raises ValidationError (400, ``details.reason == "bad_timeout"``) for a value that is not a positive
+    number of milliseconds: a client asking for no time at all gets told so, rather than the server
+    reporting a timeout of its own.
 
     Example:
         >>> deadline_from_meta({"x-timeout-ms": "250"}) - time.time() <= 0.25
@@ -52,10 +59,13 @@ def deadline_from_meta(meta: Mapping[str, str]) -> float | None:
     try:
         milliseconds = float(raw)
     except ValueError:
-        return None
-    if not math.isfinite(milliseconds):
-        return None
-    return time.time() + max(0.0, milliseconds) / 1000
+        milliseconds = math.nan
+    if not math.isfinite(milliseconds) or milliseconds <= 0:
+        raise ValidationError(
+            "x-timeout-ms must be a positive number of milliseconds",
+            details={"reason": "bad_timeout", "header": TIMEOUT_HEADER},
+        )
+    return time.time() + milliseconds / 1000
 
 
 class Deadlines:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from betrue.server._pipeline import PIPELINE, PLUGGABLE
+from betrue.server.adapters._exhaustion import RateLimitedLog
 from betrue.server.adapters.base import Adapter
 from betrue.server.client._calls import Call, ClientMiddleware, Send
 from betrue.server.client._client import TransportFactory
@@ -65,6 +66,7 @@ __all__ = [
     "Job",
     "JobQueue",
     "JobsConfig",
+    "RateLimitedLog",
     "Readiness",
     "ReportsReadiness",
     "Router",

@@ -87,14 +87,18 @@ class Lifecycle:
         if not router.started:
             return
         router.stop_accepting()
+        grace = app.config.shutdown_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + grace  # one grace for the whole stop, listeners' drain included
         adapters = self.adapters()
         for adapter in adapters:
             await _logged(adapter.close_listeners(), f"closing the listeners of {type(adapter).__name__}")
-        grace = app.config.shutdown_timeout if timeout is None else timeout
         if router.inflight:
-            logger.info("waiting up to {}s for {} calls in flight", grace, router.inflight)
-            if not await router.drained(grace):
-                logger.warning("{} calls still running after {}s of grace; stopping anyway", router.inflight, grace)
+            left = max(0.0, ends - loop.time())
+            logger.info("waiting up to {}s for {} calls in flight", round(left, 3), router.inflight)
+            if not await router.drained(left):
+                cancelled = await router.answer_overdue()
+                logger.warning("{} calls still running after {}s of grace; answered 503", cancelled, grace)
         for adapter in reversed(adapters):  # routes added by a later adapter (ws on http) close first
             await _logged(adapter.close(), f"closing {type(adapter).__name__}")
         self._unsubscribe()

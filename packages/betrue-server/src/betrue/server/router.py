@@ -8,6 +8,7 @@ name into the one pipeline order, ``betrue.server._pipeline.PIPELINE``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -82,6 +83,8 @@ class Router:
         self.started = False
         self._pipelines: dict[str, CallNext] = {}
         self._inflight = 0
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._overdue: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
         self._accepting = False
 
@@ -206,6 +209,19 @@ class Router:
             return False
         return True
 
+    async def answer_overdue(self, wait: float = 1.0) -> int:
+        """Cancel the calls still running: each answers 503 ``shutdown`` to its caller. Waits up to ``wait``
+        seconds for those answers; returns how many calls were cancelled."""
+        overdue = [task for task in self._calls if not task.done()]
+        self._overdue.update(overdue)
+        for task in overdue:
+            task.cancel()
+        if overdue:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), wait)
+        return len(overdue)
+
     def abandon_drain(self) -> None:
         """End a ``drained`` wait now (a second signal while stopping)."""
         self._idle.set()
@@ -223,16 +239,28 @@ class Router:
         connection: Connection | None = None,
         trace_id: str | None = None,
         deadline: float | None = None,
+        remote: str | None = None,
     ) -> Response:
         """Run one command through its pipeline; never raises, always answers a Response.
 
         The trace id is ``trace_id``, else the caller's (``x-trace-id`` or ``traceparent`` in ``meta``),
-        else a new one; the Response carries it in ``response.trace_id``.
+        else a new one; the Response carries it in ``response.trace_id``. A malformed ``x-timeout-ms``
+        (0, negative, unreadable) is a 400; a command not served on ``adapter`` (``transports=``) a 404.
         """
         meta = meta or {}
         trace_id = trace_id or trace_id_from(meta)
         if deadline is None:
-            deadline = deadline_from_meta(meta)
+            try:
+                deadline = deadline_from_meta(meta)
+            except BetrueError as bad_header:
+                return self._reject(code, trace_id, bad_header, adapter)
+        command = self.commands.get(code)
+        if command is not None and not command.served_on(adapter):
+            refusal = NotFound(
+                f"{code} is not served over {adapter}",
+                details={"reason": "transport", "transports": list(command.transports or ())},
+            )
+            return self._reject(code, trace_id, refusal, adapter)
         pipeline = self._pipelines.get(code)
         if pipeline is None and self.resolvers and self._accepting:
             try:
@@ -256,11 +284,27 @@ class Router:
             identity=identity,
             connection=connection,
             deadline=deadline,
+            remote=remote,
         )
         self._inflight += 1
+        task = asyncio.current_task()
+        # A call made inside a call (a local client call) shares its task: the outermost one owns it.
+        owned = task if task is not None and task not in self._calls else None
+        if owned is not None:
+            self._calls.add(owned)
         try:
             response = await pipeline(ctx, {} if params is None else params)
+        except asyncio.CancelledError:
+            if owned is None or owned not in self._overdue:
+                raise
+            owned.uncancel()  # cancelled by the lifecycle's stop: the caller still gets an answer
+            response = Response.from_error(
+                ServiceUnavailable("The server stopped before the call finished", details={"reason": "shutdown"})
+            )
         finally:
+            if owned is not None:
+                self._calls.discard(owned)
+                self._overdue.discard(owned)
             self._inflight -= 1
             if self._inflight == 0 and not self._accepting:
                 self._idle.set()  # stop() is waiting for the calls in flight

@@ -1,7 +1,8 @@
 """Test helpers for apps built on betrue: start the services, call commands, read envelopes and events.
 
 ``TestApp`` runs an app without ports (like Nameko's ``entrypoint_hook`` or FastStream's test broker);
-``http_client`` runs it on a free port for tests over real HTTP.
+``http_client`` runs it on a free port for tests over real HTTP; ``FaultProxy`` (betrue.server.faultproxy)
+sits between an app and what it talks to and adds latency, resets, black holes and bandwidth limits.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import aiohttp
 from betrue.server.context import Identity
 from betrue.server.errors import error_from_envelope
 from betrue.server.events import Event, name_matches
+from betrue.server.faultproxy import FaultProxy
 from betrue.server.wire import decode_json, encode_json
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.di import ServiceSpec
 
-__all__ = ["HttpReply", "TestApp", "http_client"]
+__all__ = ["FaultProxy", "HttpReply", "TestApp", "http_client"]
 
 
 @dataclass(frozen=True, slots=True)

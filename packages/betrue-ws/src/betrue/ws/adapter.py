@@ -12,9 +12,10 @@ from loguru import logger
 
 from betrue.config import Config, env
 from betrue.server import Adapter, Event, Forbidden, ServiceUnavailable, Subscription
+from betrue.server.ext import RateLimitedLog
 from betrue.ws.connection import Connection
 from betrue.ws.handshake import OriginPolicy, UpgradeRequired, refusal
-from betrue.ws.protocol import CLOSE_GOING_AWAY, CLOSE_NORMAL, push_frame
+from betrue.ws.protocol import CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TRY_AGAIN_LATER, push_frame
 from betrue.ws.registry import ConnectionRegistry
 from betrue.ws.session import Session
 
@@ -71,6 +72,13 @@ class WsConfig(Config):
         ge=0.001,
     )
     compress: bool = env("WS_COMPRESS", False, description="Offer permessage-deflate to clients that ask for it")
+    max_connections: int = env(
+        "WS_MAX_CONNECTIONS",
+        0,
+        description="Open WebSocket connections at most; past it a new one is closed at once with 1013 "
+        "(try again later). 0: half the HTTP server's connection cap",
+        ge=0,
+    )
 
 
 class WsAdapter(Adapter):
@@ -105,6 +113,7 @@ class WsAdapter(Adapter):
         self._subscription: Subscription | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
+        self._refusals = RateLimitedLog()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -198,6 +207,12 @@ class WsAdapter(Adapter):
             logger.info("WebSocket handshake refused: origin {} is not allowed (WS_ORIGINS)", origin)
             return refusal(Forbidden("This page's origin may not open a WebSocket here", details={"origin": origin}))
         config = self.config
+        version = request.headers.get("Sec-WebSocket-Version")
+        if version is not None and version.strip() != "13":
+            # RFC 6455 §4.4: only version 13 is spoken; aiohttp would also accept the drafts 7 and 8.
+            response = refusal(UpgradeRequired("Only WebSocket version 13 is spoken", details={"reason": "version"}))
+            response.headers.update({"Upgrade": "websocket", "Sec-WebSocket-Version": "13"})
+            return response
         ws = web.WebSocketResponse(
             heartbeat=config.heartbeat or None,
             max_msg_size=config.max_message,
@@ -209,6 +224,12 @@ class WsAdapter(Adapter):
             response.headers["Upgrade"] = "websocket"
             return response
         await ws.prepare(request)
+        if len(self.connections) >= self.connection_cap():
+            self._refusals.warning(
+                "ws_connection_cap", "WebSocket connection cap reached: closing new connections with 1013"
+            )
+            await ws.close(code=CLOSE_TRY_AGAIN_LATER, message=b"too many connections: try again later")
+            return ws
         headers = {key.lower(): value for key, value in request.headers.items()}
         connection = Connection(
             ws,
@@ -236,6 +257,13 @@ class WsAdapter(Adapter):
             log.debug("WebSocket connection {} closed ({})", connection.id, ws.close_code)
             await app.emit("_ws.disconnected", {"connection": connection.id, "attributes": _jsonable(connection)})
         return ws
+
+    def connection_cap(self) -> int:
+        """``WS_MAX_CONNECTIONS``, or half the HTTP adapter's connection cap when it is 0."""
+        if self.config.max_connections:
+            return self.config.max_connections
+        cap = getattr(getattr(self.http, "config", None), "connection_cap", None)
+        return max(1, cap() // 2) if callable(cap) else 5_000
 
     async def _watch_stalled(self) -> None:
         """Close connections whose current write has waited longer than ``WS_SEND_TIMEOUT``."""

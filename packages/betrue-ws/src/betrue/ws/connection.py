@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from loguru import logger
 
 from betrue.server import Identity
-from betrue.ws.protocol import CLOSE_NORMAL, CLOSE_TOO_SLOW, push_frame
+from betrue.ws.protocol import CLOSE_NORMAL, CLOSE_TOO_SLOW, close_frame, push_frame
 
 if TYPE_CHECKING:
     from betrue.ws.registry import ConnectionRegistry
@@ -220,13 +220,19 @@ class Connection:
         try:
             await self._stop_writer(flush=flush)
             if not flush and transport is not None and transport.get_write_buffer_size():
-                # The peer is not reading: a close frame would only queue up behind the backlog.
-                transport.abort()
+                # The peer is not reading: the close frame goes behind the backlog, so a client that reads
+                # again within the close timeout still learns why (1008); one that does not is cut then.
+                transport.write(close_frame(code, reason))
+                transport.close()
+                if self._registry is not None:
+                    self._registry.remove(self)  # no more pushes for it while the backlog drains
+                asyncio.get_running_loop().call_later(self._close_timeout, transport.abort)
+                return
             with contextlib.suppress(TimeoutError, ConnectionError):
                 async with asyncio.timeout(self._close_timeout):
                     await self.ws.close(code=code, message=reason.encode()[:123], drain=flush)
         finally:
-            if transport is not None and transport.get_write_buffer_size():
+            if transport is not None and not transport.is_closing() and transport.get_write_buffer_size():
                 # A peer that never reads would keep the socket (and its buffer) alive forever.
                 transport.abort()
             self.state = "closed"

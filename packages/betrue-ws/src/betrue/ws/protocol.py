@@ -17,10 +17,12 @@ __all__ = [
     "CLOSE_NORMAL",
     "CLOSE_TOO_BIG",
     "CLOSE_TOO_SLOW",
+    "CLOSE_TRY_AGAIN_LATER",
     "BadFrame",
     "Call",
     "CallId",
     "answer_frame",
+    "close_frame",
     "error_frame",
     "parse_call",
     "push_frame",
@@ -33,6 +35,20 @@ CLOSE_TOO_SLOW = 1008
 """The client stopped reading: its send queue overflowed or a send took longer than ``WS_SEND_TIMEOUT``."""
 CLOSE_TOO_BIG = 1009
 """A frame over ``WS_MAX_MESSAGE`` bytes."""
+CLOSE_TRY_AGAIN_LATER = 1013
+"""The server holds ``WS_MAX_CONNECTIONS`` connections already: reconnect later."""
+
+
+def close_frame(code: int, reason: str = "") -> bytes:
+    """A server close frame (unmasked) as raw bytes, for a socket aiohttp can no longer write to in order.
+
+    Example:
+        >>> close_frame(1008, "too slow")
+        b'\\x88\\n\\x03\\xf0too slow'
+    """
+    payload = code.to_bytes(2, "big") + reason.encode()[:123]
+    return bytes([0x88, len(payload)]) + payload
+
 
 CallId: TypeAlias = int | str
 """What a client numbers its calls with; answered back unchanged."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import resource
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from loguru import logger
 
 from betrue.config import Config, env
+from betrue.server.adapters._exhaustion import install_loop_exception_handler
 from betrue.server.adapters._http_call import make_call_handler
+from betrue.server.adapters._http_guard import DEFAULT_CSP, HostPolicy, guard_middleware, secure_headers
 from betrue.server.adapters._http_server import ListeningSite, envelope_response
 from betrue.server.adapters.base import Adapter
 from betrue.server.context import trace_id_from
@@ -48,6 +51,39 @@ class HttpConfig(Config):
     keepalive_timeout: float = env(
         "HTTP_KEEPALIVE_TIMEOUT", 75.0, description="Seconds an idle keep-alive connection stays open", ge=0
     )
+    idle_timeout: float = env(
+        "HTTP_IDLE_TIMEOUT",
+        10.0,
+        description="Seconds a new connection may stay silent before its first byte (then it is closed)",
+        ge=0.001,
+    )
+    max_connections: int = env(
+        "HTTP_MAX_CONNECTIONS",
+        0,
+        description="Open connections at most (WebSocket ones included); at the cap the longest idle one is "
+        "closed, or the new one answered 503 with Retry-After. 0: three quarters of the process's file limit",
+        ge=0,
+    )
+    allowed_hosts: list[str] = env(
+        "HTTP_ALLOWED_HOSTS",
+        [],
+        description="Host names served besides IP addresses and localhost: app.example.com, .example.com "
+        "(with subdomains), or * (any: only behind a proxy that checks Host). Others are answered 400",
+    )
+    csp: str = env(
+        "HTTP_CSP",
+        DEFAULT_CSP,
+        description="Content-Security-Policy of HTML pages (empty: none)",
+    )
+
+    def connection_cap(self) -> int:
+        """``max_connections``, or three quarters of the open-file limit (``RLIMIT_NOFILE``) when it is 0."""
+        if self.max_connections:
+            return self.max_connections
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY or soft <= 0:
+            return 10_000
+        return max(16, soft * 3 // 4)
 
 
 class HttpAdapter(Adapter):
@@ -89,7 +125,9 @@ class HttpAdapter(Adapter):
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     async def start(self) -> HttpAdapter:
-        self.web = web.Application(client_max_size=self.config.body_limit)
+        hosts = HostPolicy(self.config.allowed_hosts)
+        self.web = web.Application(client_max_size=self.config.body_limit, middlewares=[guard_middleware(hosts)])
+        self.web.on_response_prepare.append(secure_headers(self.config.csp))
         return self
 
     def add_route(self, method: str, path: str, handler: Handler, *, name: str | None = None) -> None:
@@ -106,17 +144,22 @@ class HttpAdapter(Adapter):
         """Add the command route, then listen on ``HTTP_HOST:HTTP_PORT``."""
         config = self.config
         path = f"{config.api_prefix}/{{code:.+}}"
-        self.web.router.add_post(
-            path, make_call_handler(app, limit=config.body_limit, timeout=config.body_timeout), name="betrue-call"
+        handler, expect = make_call_handler(
+            app, limit=config.body_limit, timeout=config.body_timeout, hosts=HostPolicy(config.allowed_hosts)
         )
+        self.web.router.add_post(path, handler, name="betrue-call", expect_handler=expect)
         self.web.router.add_route("*", path, _method_not_allowed)
-        self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=app.config.shutdown_timeout)
+        install_loop_exception_handler()
+        # Application.stop has given the calls SHUTDOWN_TIMEOUT already and answered the overdue ones.
+        self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=1.0)
         await self.runner.setup()
         self.site = ListeningSite(
             self.runner,
             config.host,
             config.port,
             header_timeout=config.header_timeout,
+            idle_timeout=config.idle_timeout,
+            max_connections=config.connection_cap(),
             keepalive_timeout=config.keepalive_timeout,
             access_log=None,
         )
@@ -130,8 +173,8 @@ class HttpAdapter(Adapter):
     async def close_listeners(self) -> None:
         """Stop accepting connections; idle keep-alive connections close, busy ones after their response."""
         if self.site is not None and self.runner is not None and self.site in self.runner.sites:
-            self.site.drain()
-            await self.site.stop()
+            await self.site.stop()  # no new connections, then the open ones drain
+            await self.site.drain()
 
     async def close(self) -> None:
         """Close the connections that are left and the aiohttp application."""

@@ -76,18 +76,22 @@ class RateLimiter:
 
 
 def client_address(ctx: Context, *, trust_forwarded: bool = False) -> str | None:
-    """The caller's network address: the WebSocket peer, else ``X-Forwarded-For`` when a proxy you run sets it.
+    """The caller's network address: the TCP peer (HTTP or WebSocket), or ``X-Forwarded-For`` when asked.
 
-    Over HTTP the adapter does not pass the peer address in ``meta``; behind a reverse proxy set
-    ``trust_forwarded=True`` (the header is the client's to forge otherwise).
+    Behind a reverse proxy every peer is the proxy: set ``trust_forwarded=True`` to read the first
+    ``X-Forwarded-For`` address instead (the header is the client's to forge otherwise).
     """
-    remote = getattr(ctx.connection, "remote", None)
-    if isinstance(remote, str) and remote:
-        return remote
     if trust_forwarded:
         forwarded = ctx.meta.get("x-forwarded-for", "")
         first = forwarded.split(",", 1)[0].strip()
-        return first or None
+        if first:
+            return first
+    peer = getattr(ctx, "remote", None)  # what the adapter saw; contexts built by hand may lack it
+    if isinstance(peer, str) and peer:
+        return peer
+    remote = getattr(ctx.connection, "remote", None)
+    if isinstance(remote, str) and remote:
+        return remote
     return None
 
 

@@ -16,7 +16,7 @@ from loguru import logger
 from betrue.server.auth.base import Auth, Authenticator, Rule, declared_rule, refused
 from betrue.server.commands import Command, Group
 from betrue.server.context import Context, Identity
-from betrue.server.errors import Forbidden, Unauthorized
+from betrue.server.errors import BetrueError, Forbidden, Unauthorized
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.di import ServiceSpec
 
-__all__ = ["auth_group", "authorize_stage", "describe_auth", "security_schemes", "use_auth"]
+__all__ = ["auth_group", "authorize_stage", "check_caller", "describe_auth", "security_schemes", "use_auth"]
 
 
 def authorize_stage(app: Application, command: Command) -> Middleware | None:
@@ -195,3 +195,29 @@ def security_schemes(app: Application) -> dict[str, dict[str, Any]]:
             defaults = config_class.model_construct() if config_class is not None else None
             schemes[factory.scheme] = factory(defaults).security_scheme()
     return schemes
+
+
+async def check_caller(app: Application, command: Command, meta: dict[str, str], adapter: str) -> BetrueError | None:
+    """The 401/403 the ``authorize`` stage would answer for these headers, decided before any body is read.
+
+    The HTTP adapter asks it when a client sends ``Expect: 100-continue``, so an upload that would be
+    refused is refused before the client sends it. None: go on (the stage decides again on the call).
+    """
+    if not app.container.has("auth"):
+        rule = declared_rule(command)
+        if rule is None or rule.public:
+            return None
+        return refused("no_authenticator", "This command needs an authenticator the app lacks")
+    auth: Auth = app.service("auth")
+    rule = auth.rule(command)
+    if rule.public or adapter in auth.config.trusted_adapters:
+        return None
+    try:
+        identity = await auth.identify(meta, command.code)
+    except Unauthorized as error:
+        return error
+    if identity is None:
+        return refused("missing", "Authentication required")
+    if not rule.allows(identity):
+        return Forbidden("Not allowed", details={"reason": "missing_role"})
+    return None

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from betrue.server.docs._asyncapi import asyncapi_document
-    from betrue.server.docs._openapi import openapi_document
+    from betrue.server.docs._openapi import openapi_document, with_decoder_limits
 
 _EXPORTS: dict[str, str] = {
     "asyncapi_document": "betrue.server.docs._asyncapi",
     "openapi_document": "betrue.server.docs._openapi",
+    "with_decoder_limits": "betrue.server.docs._openapi",
 }
 
 
@@ -37,4 +38,5 @@ def __dir__() -> list[str]:
 __all__ = [
     "asyncapi_document",
     "openapi_document",
+    "with_decoder_limits",
 ]

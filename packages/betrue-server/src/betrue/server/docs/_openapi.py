@@ -48,6 +48,9 @@ ERROR_ENVELOPE: dict[str, Any] = {
 }
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def needs_auth(command: Command) -> bool:
     """Whether a command declares a caller requirement (anything but None and ``"public"``)."""
     return command.auth is not None and command.auth != "public"
@@ -98,6 +101,36 @@ def _error_responses(errors: Sequence[type[BetrueError]]) -> dict[str, Any]:
     return responses
 
 
+NO_NUL = "^[^\\u0000]*$"
+"""What the decoder refuses in every string (``\\u0000``), as a JSON Schema pattern."""
+
+
+def with_decoder_limits(schema: Any) -> Any:
+    """``schema`` plus what the JSON decoder enforces before any schema: integers within signed 64 bits
+    (``minimum``/``maximum``), and no NUL character in strings without a pattern of their own.
+
+    Example:
+        >>> with_decoder_limits({"type": "object", "properties": {"n": {"type": "integer"}}})["properties"]["n"]
+        {'type': 'integer', 'minimum': -9223372036854775808, 'maximum': 9223372036854775807}
+    """
+    if isinstance(schema, list):
+        return [with_decoder_limits(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    limited = {
+        key: with_decoder_limits(value) if key not in ("const", "enum", "default", "examples") else value
+        for key, value in schema.items()
+    }
+    declared = schema.get("type")
+    kinds = {kind for kind in (declared if isinstance(declared, list) else [declared]) if isinstance(kind, str)}
+    if kinds & {"integer", "number"}:
+        limited.setdefault("minimum", INT64_MIN)
+        limited.setdefault("maximum", INT64_MAX)
+    if "string" in kinds and "pattern" not in schema and "enum" not in schema and "const" not in schema:
+        limited["pattern"] = NO_NUL
+    return limited
+
+
 def _auth_text(auth: Any) -> str:
     if isinstance(auth, str):
         return f"Auth: {auth}."
@@ -107,7 +140,7 @@ def _auth_text(auth: Any) -> str:
 def _operation(
     command: Command, components: SchemaComponents, requirement: list[dict[str, list[str]]], default_auth: bool
 ) -> dict[str, Any]:
-    input_schema = components.schema_of(command.input, where=command.code, direction="input")
+    input_schema = components.schema_of(with_decoder_limits(command.input), where=command.code, direction="input")
     output_schema = components.schema_of(command.output, where=command.code, direction="output")
     errors: list[type[BetrueError]] = [ValidationError, *command.errors]
     requires = needs_auth(command) or (default_auth and command.auth is None)
@@ -186,7 +219,11 @@ def openapi_document(
         (['/api/chat/send'], ['chat'])
     """
     commands = sorted(
-        (command for command in app.commands.values() if include_hidden or not command.hidden),
+        (
+            command
+            for command in app.commands.values()
+            if (include_hidden or not command.hidden) and command.served_on("http")
+        ),
         key=lambda command: command.code,
     )
     has_auth_service = "auth" in app.container.specs

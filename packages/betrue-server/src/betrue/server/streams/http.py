@@ -65,7 +65,7 @@ async def call_with_upload(
     """
     assert isinstance(command.stream, StreamSpec)
     upload = upload_from_request(request, command.stream)
-    response = await app.handle(command.code, upload, meta, adapter="http")
+    response = await app.handle(command.code, upload, meta, adapter="http", remote=request.remote)
     failure = await upload.finish()
     if failure is not None and response.error is not failure:
         trace_id = response.trace_id

@@ -185,9 +185,15 @@ class _MultipartPart(Part):
 
     async def read_chunk(self) -> bytes:
         try:
-            return await self.part.read_chunk(CHUNK_SIZE)
+            chunk = await self.part.read_chunk(CHUNK_SIZE)
         except Exception as error:
             raise _edge_error(error) from None
+        if not chunk and not self.part.at_eof():
+            # The body ended inside this part: no boundary closed it, so the file may be cut short.
+            raise ValidationError(
+                "The multipart body ends before the boundary that closes its file", details={"reason": "truncated"}
+            )
+        return chunk
 
 
 def _add_field(fields: dict[str, Any], repeated: set[str], part: Part, raw: bytes) -> None:

@@ -152,8 +152,14 @@ def describe_stream(command: Command) -> dict[str, Any]:
             fields = dict(spec.validator(command.code).json_schema)
         properties = {**fields.get("properties", {}), "file": {"type": "string", "format": "binary"}}
         if spec.max_files > 1:
-            properties["file"] = {"type": "array", "items": properties["file"], "maxItems": spec.max_files}
-        form = {**fields, "type": "object", "properties": properties}
+            properties["file"] = {
+                "type": "array",
+                "items": properties["file"],
+                "minItems": 1,
+                "maxItems": spec.max_files,
+            }
+        required = [*fields.get("required", []), "file"]  # an upload without its file is refused (400)
+        form = {**fields, "type": "object", "properties": properties, "required": required}
         content: dict[str, Any] = {}
         if spec.mode != "raw":
             encoding = {"file": {"contentType": ", ".join(spec.content_types)}}

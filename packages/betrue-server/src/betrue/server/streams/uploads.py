@@ -228,6 +228,7 @@ class Upload(Mapping[str, Any]):
             raise self._fail(_mapped(error, spec)) from None
         if not chunk:
             file.finished = True
+            await self._check_nothing_follows(spec)
             return b""
         self.size += len(chunk)
         file.size += len(chunk)
@@ -238,6 +239,22 @@ class Upload(Mapping[str, Any]):
             )
             raise self._fail(too_large)
         return chunk
+
+    async def _check_nothing_follows(self, spec: StreamSpec) -> None:
+        """After the last file the command takes: one more file is a 413, a field a 400 (not silently dropped).
+
+        Raised at the read that ends the file, so a handler saving it (``UploadFile.save``) keeps nothing.
+        """
+        if self.files_seen < spec.max_files or self._pending is not None:
+            return
+        following = await self._next_part()
+        if following is None:
+            return
+        if following.is_file:
+            raise self._fail(
+                PayloadTooLarge(f"At most {spec.max_files} file(s) per upload", details={"reason": "files"})
+            )
+        raise self._fail(ValidationError("Form fields must come before files", details={"reason": "order"}))
 
     def _fail(self, error: BetrueError) -> BetrueError:
         if self.error is None:
