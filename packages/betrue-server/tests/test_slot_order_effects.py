@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -96,10 +97,11 @@ async def test_the_log_slot_sees_the_error_response_and_the_trace_slot_the_excep
 class Tenant(Service):
     name = "tenant"
     scope = "request"
+    made = itertools.count(1)
 
     def __init__(self, config: Any = None, **deps: Any) -> None:
         super().__init__(config, **deps)
-        self.id = id(self)
+        self.id = next(self.made)  # not id(self): a freed tenant's address is reused by the next one
 
 
 class Repo(Service):
