@@ -20,7 +20,8 @@ from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.di import ServiceContainer, ServiceSpec
 from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.events import Event, EventBus, MemoryEventBus
-from betrue.server.jobs import JobQueue, MemoryJobQueue
+from betrue.server.jobcommands import jobs_group
+from betrue.server.jobs import MemoryJobQueue
 from betrue.server.logging import log_rejected
 from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
 from betrue.server.response import Response
@@ -113,6 +114,7 @@ class Application:
             deps=("telemetry",),
         )
         self.include(builtin_group())
+        self.include(jobs_group())
         for group in groups:
             self.include(group)
 
@@ -403,19 +405,35 @@ class Application:
         params: Mapping[str, Any] | None = None,
         *,
         delay: float = 0.0,
+        at: float | None = None,
         key: str | None = None,
+        priority: int = 0,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
         retries: int | None = None,
         ctx: Context | None = None,
     ) -> str:
         """Run command ``code`` later on a worker (``ctx.enqueue`` inside a call); returns the job id.
 
-        ``key`` de-duplicates: while a job with the same key is pending, no second one is stored.
+        ``key`` de-duplicates: while a job with the same key is queued or running, no second one is
+        stored. A command another app serves goes to that app's queue by the routing table; see
+        ``betrue.server.jobs`` for the other options.
         """
-        if code not in self.commands:
-            raise NotFound(f"cannot enqueue unknown command {code!r}")
-        meta = {"x-trace-id": ctx.trace_id} if ctx is not None else {}
-        queue: JobQueue = self.container.get("jobs")
-        return await queue.enqueue(code, params, delay=delay, key=key, retries=retries, meta=meta)
+        from betrue.server.jobrouting import enqueue_routed
+
+        return await enqueue_routed(
+            self,
+            code,
+            params,
+            ctx=ctx,
+            delay=delay,
+            at=at,
+            key=key,
+            priority=priority,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            retries=retries,
+        )
 
     # -- internals --------------------------------------------------------------------------
 
