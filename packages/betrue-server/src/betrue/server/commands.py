@@ -154,7 +154,6 @@ class Group:
 
         return register
 
-
     def cron(
         self,
         expression: str,

@@ -65,7 +65,9 @@ def jobs_group(role: str = JOBS_ADMIN_ROLE) -> Group:
         jobs = await queue_of(ctx).list(params.get("state"), params.get("limit", 100))
         return {"jobs": [job.to_dict() for job in jobs]}
 
-    @group.command("get", input=_ID, auth=admin, description="One job: state, attempts, last error, result", errors=[NotFound])
+    @group.command(
+        "get", input=_ID, auth=admin, description="One job: state, attempts, last error, result", errors=[NotFound]
+    )
     async def get_job(params: Any, ctx: Context) -> dict[str, Any]:
         job = await queue_of(ctx).get(params["id"])
         if job is None:

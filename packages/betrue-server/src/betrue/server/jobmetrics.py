@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Meter, NoOpCounter, Observation
 
-from betrue.server.metrics import DURATION_BUCKETS
+from betrue.server.observability._metrics import DURATION_BUCKETS
 
 if TYPE_CHECKING:
     from betrue.server.jobs import JobQueue
-    from betrue.server.telemetry import Telemetry
+    from betrue.server.observability import Telemetry
 
 __all__ = ["JobMetrics"]
 

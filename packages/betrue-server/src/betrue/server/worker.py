@@ -19,8 +19,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from betrue.server.jobmetrics import JobMetrics
+from betrue.server.observability._tracing import noop
 from betrue.server.response import Response
-from betrue.server.tracing import noop
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
@@ -163,7 +163,7 @@ class JobWorker:
                 logger.opt(exception=True).warning("job {}: heartbeat failed", job.id)
                 continue
             if not kept:
-                logger.warning("job {} attempt {}: lease lost (cancelled or taken over); stopping it", job.id, job.attempt)
+                logger.warning("job {} attempt {}: lease lost (cancelled/taken over); stopping it", job.id, job.attempt)
                 handling.cancel()
                 return False
 
