@@ -27,7 +27,7 @@ from betrue.server.client._calls import Envelope
 from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import deadline_from_meta
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
-from betrue.server.jobs import Job, JobQueue, JobsConfig
+from betrue.server.jobs import Job, JobQueue, JobsConfig, JobState
 
 __all__ = [
     "TRANSPORT_ENTRY_POINTS",
@@ -38,6 +38,7 @@ __all__ = [
     "EventCallback",
     "Job",
     "JobQueue",
+    "JobState",
     "JobsConfig",
     "Readiness",
     "ReportsReadiness",

@@ -7,6 +7,7 @@ import contextlib
 import heapq
 import itertools
 import time
+from dataclasses import replace
 from typing import Any
 
 from betrue.server.jobs import FINISHED, Job, JobQueue, JobsConfig, JobState
@@ -77,7 +78,7 @@ class MemoryJobQueue(JobQueue):
                 continue  # cancelled, finished, or queued again with a newer entry
             job.state, job.attempt = "running", job.attempt + 1
             self._leases[job.id] = now + self.config.lease
-            claimed.append(job)
+            claimed.append(replace(job))  # the worker's copy keeps its attempt: the fencing token
         return claimed
 
     def _reap(self, now: float) -> None:
@@ -144,12 +145,13 @@ class MemoryJobQueue(JobQueue):
 
     async def get(self, job_id: str) -> Job | None:
         self._purge()
-        return self.jobs.get(job_id)
+        job = self.jobs.get(job_id)
+        return replace(job) if job is not None else None
 
     async def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]:
         self._purge()
         found = [job for job in self.jobs.values() if state is None or job.state == state]
-        return sorted(found, key=lambda job: job.created_at)[:limit]
+        return [replace(job) for job in sorted(found, key=lambda job: job.created_at)[:limit]]
 
     def _purge(self) -> None:
         horizon = time.time() - self.config.results_ttl

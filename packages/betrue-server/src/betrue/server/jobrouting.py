@@ -45,6 +45,7 @@ async def enqueue_routed(
         max_attempts = retries + 1
     if code in app.commands:
         queue: JobQueue = app.service("jobs")
+        queue.attach(app)
         return await queue.enqueue(
             code,
             params,

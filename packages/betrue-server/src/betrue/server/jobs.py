@@ -72,6 +72,12 @@ class Job:
 class JobsConfig(Config):
     """Settings of the job queue and its workers (every backend reads these)."""
 
+    queue: str = env(
+        "JOBS_QUEUE",
+        "",
+        description="Name of this app's queue in a store shared by several apps (PostgreSQL, JetStream); "
+        "empty: the app's name",
+    )
     workers: int = env("JOBS_WORKERS", 4, description="Jobs run at once by this process (0: enqueue only)", ge=0)
     retries: int = env(
         "JOBS_RETRIES", 3, description="Retries of a failed job before it is a dead letter (max_attempts - 1)", ge=0
@@ -122,6 +128,13 @@ class JobQueue(Adapter):
         super().__init__(config or JobsConfig.from_dict({}), **deps)
         self.worker: JobWorker | None = None
         self.scheduler: Scheduler | None = None
+        self.queue_name = self.config.queue
+        """This app's queue in a shared store: ``JOBS_QUEUE``, else the app's name (set by ``attach``)."""
+
+    def attach(self, app: Application) -> None:
+        """Learn the app this queue serves (its name names the queue when ``JOBS_QUEUE`` is empty)."""
+        if not self.queue_name:
+            self.queue_name = app.name
 
     async def enqueue(
         self,
@@ -257,6 +270,7 @@ class JobQueue(Adapter):
         from betrue.server.cron import Scheduler
         from betrue.server.worker import JobWorker
 
+        self.attach(app)
         if self.config.workers > 0:
             self.worker = JobWorker(app, self, concurrency=self.config.workers)
             self.worker.start()
