@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -79,11 +78,10 @@ async def job_backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         reason = await _nats_ready()
         if reason:
             pytest.skip(reason)
-        try:
-            factory = importlib.import_module("betrue.nats.jobs").JetStreamJobQueue
-        except ImportError:
-            pytest.skip("the JetStream job queue is not built yet (betrue.nats.jobs)")
-        environ |= {"NATS_URL": NATS_URL, "JOBS_JS_PREFIX": f"T{suffix}"}
+        from betrue.nats.jobs import JetStreamJobQueue
+
+        factory = JetStreamJobQueue
+        environ |= {"JOBS_NATS_URL": NATS_URL, "JOBS_JS_PREFIX": f"T{suffix}"}
     chosen = Backend(backend, factory, environ)
     yield chosen
     for app in chosen.apps:
@@ -97,4 +95,6 @@ async def job_backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         finally:
             await connection.close()
     elif backend == "jetstream":
-        await importlib.import_module("betrue.nats.jobs").drop_streams(NATS_URL, f"T{suffix}")
+        from betrue.nats.jobs import drop_streams
+
+        await drop_streams(NATS_URL, f"T{suffix}")

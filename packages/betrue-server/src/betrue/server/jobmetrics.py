@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Meter, NoOpCounter, Observation
@@ -57,7 +57,11 @@ class JobMetrics:
         return cls(provider.get_meter("betrue.server"), queue)
 
     def idle(self) -> bool:
-        return isinstance(self.runs, NoOpCounter)
+        """True when nothing records (no SDK, no meter provider): the counts are then never read."""
+        instrument: Any = self.runs
+        if isinstance(instrument, NoOpCounter):
+            return True
+        return hasattr(instrument, "_real_instrument") and instrument._real_instrument is None
 
     def ran(self, command: str, outcome: str, seconds: float) -> None:
         """Count one attempt and its duration."""
@@ -66,7 +70,7 @@ class JobMetrics:
 
     async def refresh(self) -> None:
         """Read the counts by state from the queue, at most every ``REFRESH`` seconds."""
-        if time.monotonic() - self._read_at < REFRESH:
+        if self.idle() or time.monotonic() - self._read_at < REFRESH:
             return
         self._read_at = time.monotonic()
         self.counts = await self.queue.stats()
