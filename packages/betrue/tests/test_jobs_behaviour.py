@@ -256,3 +256,22 @@ async def test_bad_job_options_are_refused_with_a_validation_error(job_backend: 
     await started(app)
     with pytest.raises(ValidationError):
         await app.enqueue("mail/send", {"to": "x"}, **bad)
+
+
+async def test_three_instances_run_each_cron_tick_once(job_backend: Any) -> None:
+    if job_backend.name == "memory":
+        pytest.skip("memory queues are per process: instances share no ticks (the cron unit tests cover one)")
+    ticks: list[str] = []
+    beat = Group("beat")
+
+    @beat.cron("* * * * * *")
+    async def pulse(params: Any, ctx: Context) -> None:
+        ticks.append(ctx.meta["x-cron-tick"])
+
+    apps = [job_backend.app("jb-cron", [beat]) for _ in range(3)]
+    for app in apps:
+        await app.start()
+    await until(lambda: len(set(ticks)) >= 3, 15)
+    for app in apps:
+        await app.stop()
+    assert len(ticks) == len(set(ticks)), f"a tick ran twice: {sorted(ticks)}"
