@@ -24,7 +24,7 @@ from betrue.server.di import ServiceContainer, ServiceSpec
 from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.events import Event, EventBus, MemoryEventBus
 from betrue.server.jobcommands import jobs_group
-from betrue.server.jobs import MemoryJobQueue
+from betrue.server.jobmemory import MemoryJobQueue
 from betrue.server.observability._logging import log_rejected
 from betrue.server.observability._telemetry import Telemetry, TelemetryConfig
 from betrue.server.response import Response

@@ -24,6 +24,7 @@ from betrue.server.errors import ValidationError
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.cron import Scheduler
+    from betrue.server.jobmemory import MemoryJobQueue as MemoryJobQueue
     from betrue.server.worker import JobWorker
 
 __all__ = ["JOB_STATES", "Job", "JobQueue", "JobState", "JobsConfig", "MemoryJobQueue"]
@@ -288,4 +289,10 @@ class JobQueue(Adapter):
             self.worker = None
 
 
-from betrue.server.jobmemory import MemoryJobQueue  # noqa: E402  (the default backend, built on the above)
+def __getattr__(name: str) -> Any:
+    """``MemoryJobQueue`` lives in ``betrue.server.jobmemory`` (built on this module); also importable here."""
+    if name == "MemoryJobQueue":
+        from betrue.server.jobmemory import MemoryJobQueue
+
+        return MemoryJobQueue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
