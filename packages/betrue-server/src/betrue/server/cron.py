@@ -26,7 +26,7 @@ from loguru import logger
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
-    from betrue.server.jobs import JobQueue
+    from betrue.server.jobqueue import JobQueue
 
 __all__ = ["Schedule", "Scheduler"]
 

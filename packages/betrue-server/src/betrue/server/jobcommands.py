@@ -13,7 +13,7 @@ from typing import Any
 from betrue.server.commands import Group
 from betrue.server.context import Context
 from betrue.server.errors import Conflict, NotFound
-from betrue.server.jobs import JOB_STATES, JobQueue
+from betrue.server.jobqueue import JOB_STATES, JobQueue
 
 __all__ = ["JOBS_ADMIN_ROLE", "jobs_group"]
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from betrue.server.jobs import FINISHED, Job, JobQueue, JobsConfig, JobState
+from betrue.server.jobqueue import FINISHED, Job, JobQueue, JobsConfig, JobState
 
 __all__ = ["MemoryJobQueue"]
 

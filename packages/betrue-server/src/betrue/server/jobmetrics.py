@@ -22,7 +22,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, NoOpCounter, Observati
 from betrue.server.observability._metrics import DURATION_BUCKETS
 
 if TYPE_CHECKING:
-    from betrue.server.jobs import JobQueue
+    from betrue.server.jobqueue import JobQueue
     from betrue.server.observability import Telemetry
 
 __all__ = ["JobMetrics"]
@@ -35,7 +35,7 @@ class JobMetrics:
 
     Example:
         >>> from opentelemetry import metrics
-        >>> from betrue.server.jobs import MemoryJobQueue
+        >>> from betrue.server.jobqueue import MemoryJobQueue
         >>> instruments = JobMetrics(metrics.get_meter("demo"), MemoryJobQueue())
         >>> instruments.ran("mail/send", "done", 0.01)
     """

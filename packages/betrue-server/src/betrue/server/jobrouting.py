@@ -17,7 +17,7 @@ from betrue.server.errors import NotFound
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.context import Context
-    from betrue.server.jobs import JobQueue
+    from betrue.server.jobqueue import JobQueue
 
 __all__ = ["enqueue_routed"]
 

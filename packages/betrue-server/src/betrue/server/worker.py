@@ -24,7 +24,7 @@ from betrue.server.response import Response
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
-    from betrue.server.jobs import Job, JobQueue
+    from betrue.server.jobqueue import Job, JobQueue
 
 __all__ = ["JobWorker", "outcome_of"]
 

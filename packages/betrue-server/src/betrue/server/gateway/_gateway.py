@@ -67,13 +67,12 @@ class Gateway:
         for group, url in parse_upstreams(self.config.upstreams):
             self.declare(group, None, url, from_config=True)
         await asyncio.gather(*(self.discover(upstream) for upstream in self.upstreams.values()))
-        self.app.resolvers.append(self.resolve)
+        self.app.router.add_resolver(self.resolve)
         self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
         return self
 
     async def stop(self) -> None:
-        if self.resolve in self.app.resolvers:
-            self.app.resolvers.remove(self.resolve)
+        self.app.router.remove_resolver(self.resolve)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -133,7 +132,7 @@ class Gateway:
         wanted = {description["code"] for description in listed}
         for description in listed:
             self._register(upstream, description)
-            self.app.client.idempotency.known[description["code"]] = description.get("idempotent") is True
+            self.app.client.learn_idempotent(description["code"], description.get("idempotent") is True)
         declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
         for code, key in list(self.owned.items()):
             if key == upstream.key and code not in wanted and code not in declared:
@@ -142,7 +141,7 @@ class Gateway:
         for group in upstream.known_groups & upstream.groups | (
             upstream.known_groups if "*" in upstream.groups else set()
         ):
-            self.app.client.routes.setdefault(group, self._transport(upstream))
+            self.app.client.route_if_unrouted(group, self._transport(upstream))
 
     def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
         code = description["code"]
