@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 from betrue.server.adapters.base import Adapter
 from betrue.server.calls import Envelope
+from betrue.server.cli import load_app
 from betrue.server.deadlines import deadline_from_meta
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.jobs import Job, JobQueue, JobsConfig
@@ -44,6 +45,7 @@ __all__ = [
     "Subscription",
     "Transport",
     "deadline_from_meta",
+    "load_app",
     "matches",
     "name_matches",
 ]
