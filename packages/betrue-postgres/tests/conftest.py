@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from betrue.postgres import Database, DatabaseConfig
 from betrue.postgres.testing import test_dsn, with_database
 
 
@@ -56,3 +57,14 @@ async def dsn(server_dsn: str) -> AsyncIterator[str]:
         yield made
     finally:
         await drop_database(server_dsn, made)
+
+
+@pytest.fixture
+async def db(dsn: str) -> AsyncIterator[Database]:
+    """A started ``db`` service on this test's own database (short statement timeout for the 504 case)."""
+    database = Database(DatabaseConfig.from_dict({"url": dsn, "statement_timeout": 5.0, "max_size": 4}))
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.stop()

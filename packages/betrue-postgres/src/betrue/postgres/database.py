@@ -155,51 +155,51 @@ class Database(Service):
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         """Every row of ``query`` (``$1``, ``$2`` … placeholders)."""
-        with self._tracer.query(query):
-            try:
+        try:
+            with self._tracer.query(query):
                 rows: list[Record] = await self.pool.fetch(query, *args, timeout=None)
-            except Exception as error:
-                raise self.mapped(error) from error
+        except Exception as error:
+            raise self.mapped(error) from error
         self._lost_at = None
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
         """The first row of ``query``, or None."""
-        with self._tracer.query(query):
-            try:
+        try:
+            with self._tracer.query(query):
                 row: Record | None = await self.pool.fetchrow(query, *args, timeout=None)
-            except Exception as error:
-                raise self.mapped(error) from error
+        except Exception as error:
+            raise self.mapped(error) from error
         self._lost_at = None
         return row
 
     async def fetchval(self, query: str, *args: Any, column: int = 0) -> Any:
         """One value of the first row of ``query``, or None."""
-        with self._tracer.query(query):
-            try:
+        try:
+            with self._tracer.query(query):
                 value = await self.pool.fetchval(query, *args, column=column, timeout=None)
-            except Exception as error:
-                raise self.mapped(error) from error
+        except Exception as error:
+            raise self.mapped(error) from error
         self._lost_at = None
         return value
 
     async def execute(self, query: str, *args: Any) -> str:
         """Run a statement; returns its status (``INSERT 0 1``). Without args, several statements may run."""
-        with self._tracer.query(query):
-            try:
+        try:
+            with self._tracer.query(query):
                 status: str = await self.pool.execute(query, *args, timeout=None)
-            except Exception as error:
-                raise self.mapped(error) from error
+        except Exception as error:
+            raise self.mapped(error) from error
         self._lost_at = None
         return status
 
     async def executemany(self, query: str, args: Sequence[Sequence[Any]]) -> None:
         """Run a statement once per argument tuple, in one transaction."""
-        with self._tracer.query(query):
-            try:
+        try:
+            with self._tracer.query(query):
                 await self.pool.executemany(query, args, timeout=None)
-            except Exception as error:
-                raise self.mapped(error) from error
+        except Exception as error:
+            raise self.mapped(error) from error
         self._lost_at = None
 
     # -- connections and transactions -------------------------------------------------------------
