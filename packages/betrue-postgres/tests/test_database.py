@@ -57,7 +57,8 @@ async def test_a_command_reads_through_the_db_service_and_errors_reach_the_envel
     async with TestApp(shop_app(dsn)) as app:
         assert await app.result("shop/item", {"id": 7}) == {"id": 7, "name": "lamp"}
         failed = await app.call("shop/fail")
-    assert failed["code"] == 400 and failed["status"] == "ValidationError"
+    assert failed["code"] == 400
+    assert failed["status"] == "ValidationError"
     assert failed["error"]["details"] == {"sqlstate": "22012"}
 
 
@@ -80,7 +81,8 @@ async def test_start_fails_after_a_bounded_wait_naming_the_host_and_never_the_pa
     with pytest.raises(DatabaseUnavailable) as caught:
         await db.start()
     message = str(caught.value)
-    assert f"127.0.0.1:{port}/shop" in message and "DB_CONNECT_TIMEOUT" in message
+    assert f"127.0.0.1:{port}/shop" in message
+    assert "DB_CONNECT_TIMEOUT" in message
     assert "hunter2secret" not in message
 
 
@@ -90,7 +92,8 @@ async def test_readiness_reports_the_pool(dsn: str) -> None:
     await db.start()
     try:
         ready = db.readiness()
-        assert ready.ready is True and "of 2 connections in use (max 5)" in ready.detail
+        assert ready.ready is True
+        assert "of 2 connections in use (max 5)" in ready.detail
     finally:
         await db.stop()
     assert db.readiness().ready is False
@@ -109,7 +112,8 @@ async def test_each_query_is_a_client_span_under_the_command_with_db_conventions
     command = next(s for s in spans if s.name == "shop/item")
     select = next(s for s in spans if s.name == "SELECT" and "$1" in str((s.attributes or {}).get("db.query.text")))
     assert select.kind == SpanKind.CLIENT
-    assert select.parent is not None and command.context is not None
+    assert select.parent is not None
+    assert command.context is not None
     assert select.parent.span_id == command.context.span_id
     attributes = dict(select.attributes or {})
     assert attributes["db.system.name"] == "postgresql"
@@ -133,7 +137,8 @@ async def test_a_slow_query_is_logged_with_its_statement(db: Database) -> None:
     finally:
         logger.remove(sink)
     slow = [line for line in lines if "slow query" in line]
-    assert len(slow) == 1 and "SELECT pg_sleep(0.1)" in slow[0]
+    assert len(slow) == 1
+    assert "SELECT pg_sleep(0.1)" in slow[0]
 
 
 async def test_db_migrate_auto_applies_at_start_and_refuses_a_changed_file(dsn: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -37,7 +38,8 @@ async def shop(db: Database) -> Database:
 
 async def test_unique_violation_is_a_conflict_naming_the_constraint_not_the_value(shop: Database) -> None:
     error = await raised(shop, "INSERT INTO users (id, email) VALUES (3, $1)", "ann@example.com")
-    assert isinstance(error, Conflict) and error.code == 409
+    assert isinstance(error, Conflict)
+    assert error.code == 409
     assert error.details == {"sqlstate": "23505", "constraint": "users_email_key", "table": "users", "schema": "public"}
     assert "ann@example.com" not in f"{error.message} {error.details}"
 
@@ -45,10 +47,12 @@ async def test_unique_violation_is_a_conflict_naming_the_constraint_not_the_valu
 async def test_foreign_key_violations_are_conflicts(shop: Database) -> None:
     missing = await raised(shop, "INSERT INTO posts VALUES (1, 99)")
     assert isinstance(missing, Conflict)
-    assert missing.details["constraint"] == "posts_user_fkey" and missing.details["sqlstate"] == "23503"
+    assert missing.details["constraint"] == "posts_user_fkey"
+    assert missing.details["sqlstate"] == "23503"
     await shop.execute("INSERT INTO posts VALUES (1, 1)")
     referenced = await raised(shop, "DELETE FROM users WHERE id = 1")
-    assert isinstance(referenced, Conflict) and referenced.details["constraint"] == "posts_user_fkey"
+    assert isinstance(referenced, Conflict)
+    assert referenced.details["constraint"] == "posts_user_fkey"
 
 
 @pytest.mark.parametrize(
@@ -67,10 +71,12 @@ async def test_bad_values_are_validation_errors(
     shop: Database, statement: str, sqlstate: str, named: dict[str, str]
 ) -> None:
     error = await raised(shop, statement)
-    assert isinstance(error, ValidationError) and error.code == 400
+    assert isinstance(error, ValidationError)
+    assert error.code == 400
     assert error.details["sqlstate"] == sqlstate
     assert named.items() <= error.details.items()
-    assert "twelve" not in error.message and "toolong" not in error.message
+    assert "twelve" not in error.message
+    assert "toolong" not in error.message
 
 
 async def test_a_statement_over_the_timeout_is_cancelled_as_504(dsn: str) -> None:
@@ -81,14 +87,17 @@ async def test_a_statement_over_the_timeout_is_cancelled_as_504(dsn: str) -> Non
         assert await db.fetchval("SELECT 1") == 1  # the connection is fine afterwards
     finally:
         await db.stop()
-    assert isinstance(error, GatewayTimeout) and error.code == 504 and error.details == {"sqlstate": "57014"}
+    assert isinstance(error, GatewayTimeout)
+    assert error.code == 504
+    assert error.details == {"sqlstate": "57014"}
 
 
 async def test_a_locked_row_with_nowait_is_a_conflict(shop: Database) -> None:
     async with shop.transaction() as holder:
         await holder.execute("SELECT * FROM users WHERE id = 1 FOR UPDATE")
         error = await raised(shop, "SELECT * FROM users WHERE id = 1 FOR UPDATE NOWAIT")
-    assert isinstance(error, Conflict) and error.details["sqlstate"] == "55P03"
+    assert isinstance(error, Conflict)
+    assert error.details["sqlstate"] == "55P03"
 
 
 async def test_a_serialization_failure_is_retried_and_then_succeeds(shop: Database) -> None:
@@ -127,7 +136,7 @@ async def test_a_deadlock_is_retried_so_both_transactions_complete(shop: Databas
     both_locked = asyncio.Barrier(2)
     attempts: list[str] = []
 
-    def crossing(first: int, second: int, name: str) -> object:
+    def crossing(first: int, second: int, name: str) -> Callable[[Connection], Awaitable[None]]:
         async def work(conn: Connection) -> None:
             attempts.append(name)
             await conn.execute("UPDATE users SET age = 1 WHERE id = $1", first)
@@ -139,13 +148,13 @@ async def test_a_deadlock_is_retried_so_both_transactions_complete(shop: Databas
 
     results = await asyncio.wait_for(
         asyncio.gather(
-            shop.transaction(crossing(1, 2, "a"), retry=2),  # type: ignore[arg-type]
-            shop.transaction(crossing(2, 1, "b"), retry=2),  # type: ignore[arg-type]
+            shop.transaction(crossing(1, 2, "a"), retry=2),
+            shop.transaction(crossing(2, 1, "b"), retry=2),
             return_exceptions=True,
         ),
         timeout=30,
     )
-    assert results == [None, None]
+    assert list(results) == [None, None]
     assert len(attempts) == 3  # PostgreSQL chose one victim, which ran again
     ages = [row["age"] for row in await shop.fetch("SELECT age FROM users ORDER BY id")]
     assert sorted(ages) == [1, 2]  # the retried one ran whole after the winner committed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,7 +49,9 @@ def start_embedded(folder: str | Path) -> str:
 
     Raises ImportError when the ``pgserver`` wheel is not installed.
     """
-    import pgserver
+    with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver
 
     path = Path(folder).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
