@@ -16,7 +16,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["ScratchServer", "postgres_binaries"]
+__all__ = ["ScratchServer", "free_port", "postgres_binaries"]
 
 _USER = "pgserver"
 
@@ -38,7 +38,7 @@ def postgres_binaries() -> Path:
     return found[-1].parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -57,7 +57,7 @@ class ScratchServer:
 
     def __init__(self) -> None:
         self.bin = postgres_binaries()
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="betrue-pg-"))
         self.data = self.folder / "data"
         self._user: str | None = None
