@@ -12,7 +12,7 @@ __all__ = ["DatabaseConfig"]
 
 
 class DatabaseConfig(Config):
-    """PostgreSQL (the ``db`` service)"""
+    """PostgreSQL (the db service)"""
 
     url: SecretStr | None = env(
         "DATABASE_URL",

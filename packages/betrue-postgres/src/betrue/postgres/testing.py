@@ -1,8 +1,8 @@
 """Test databases on a real server: a template migrated once per session, a fresh clone per test.
 
-``CREATE DATABASE … TEMPLATE`` copies a migrated database in milliseconds, so each test starts from a
-clean, fully migrated database without running the migrations again. Every name is random; everything
-made is dropped at the end.
+``CREATE DATABASE … TEMPLATE`` copies a migrated database in a fraction of a second, so each test starts
+from a clean, fully migrated database without running the migrations again. Every name is random;
+everything made is dropped at the end.
 
 Example (a pytest ``conftest.py``):
     >>> import asyncio, pytest
