@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import asyncpg
+from pydantic import SecretStr
 
 from betrue.postgres.config import DatabaseConfig
 from betrue.postgres.database import Database
@@ -63,7 +64,7 @@ def _database(args: argparse.Namespace) -> Database:
     if args.namespace:
         overrides["namespace"] = args.namespace
     if args.dsn:
-        overrides["url"] = args.dsn
+        overrides["url"] = SecretStr(args.dsn)
     if overrides:
         database.config = database.config.model_copy(update=overrides)
     return database
