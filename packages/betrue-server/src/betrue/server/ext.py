@@ -5,8 +5,20 @@ looks for (``events``, ``jobs``, an adapter name), or, for transports, is found 
 entry-point group ``betrue.transports`` (``nats = "betrue.nats:NatsTransport"``), so that installing the
 package makes ``ROUTES="chat=nats://127.0.0.1:4222"`` work with no other code.
 
-Backend packages import from ``betrue.server`` and ``betrue.server.ext`` only; an import-linter contract
-in ``make lint`` holds them to it.
+What each kind of backend implements and where it plugs in:
+
+* an event bus: ``EventBus`` (``publish``, ``subscribe``), added as service ``events``;
+* a job queue: ``JobQueue``, added as service ``jobs``;
+* a transport (the client's side of a call): ``Transport`` (``call(code, params, meta, deadline)`` →
+  ``Envelope``), registered by URL scheme through the entry-point group ``TRANSPORT_ENTRY_POINTS`` or
+  ``app.client.register_transport(scheme, factory)``;
+* an adapter (the serving side): ``Adapter`` (``serve``, ``close_listeners``, ``close``), added as a
+  service; it calls ``app.handle(code, params, meta, adapter=..., connection=...)``;
+* a push target: a ``Connection`` (what ``ctx.connection`` is; ``send`` pushes an event to it);
+* a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``).
+
+Backend packages import from ``betrue.config``, ``betrue.server`` and ``betrue.server.ext`` only; an
+import-linter contract in ``make lint`` holds them to it.
 
 Example:
     >>> from betrue.server.ext import Event, EventBus, Subscription
