@@ -90,9 +90,13 @@ class Migrations:
     """The migrations of one folder, recorded under ``namespace``.
 
     Example:
-        >>> migrations = Migrations("examples/chat/migrations", namespace="chat")
-        >>> [m.filename for m in migrations.files()][:1]
-        ['0001_accounts.sql']
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> migrations = Migrations(folder, namespace="shop")
+        >>> migrations.new("create users").name
+        '0001_create_users.sql'
+        >>> [m.filename for m in migrations.files()]
+        ['0001_create_users.sql']
         >>> # applied = await migrations.apply(db.pool)   # -> the Migration objects applied now
     """
 

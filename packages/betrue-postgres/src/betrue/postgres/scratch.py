@@ -50,9 +50,10 @@ class ScratchServer:
 
     Example:
         >>> server = ScratchServer()  # doctest: +SKIP
-        >>> server.start(); server.stop(); server.start()  # the data stays between restarts
-        >>> server.dsn  # 'postgresql://postgres@127.0.0.1:41234/postgres'
-        >>> server.remove()
+        >>> server.start(); server.stop(); server.start()  # doctest: +SKIP
+        >>> server.dsn  # doctest: +SKIP
+        'postgresql://postgres@127.0.0.1:41234/postgres'
+        >>> server.remove()  # doctest: +SKIP
     """
 
     def __init__(self) -> None:
