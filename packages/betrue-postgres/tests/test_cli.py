@@ -70,3 +70,25 @@ def test_a_bad_migration_name_is_refused(tmp_path: Path, dsn: str, capsys: pytes
     (tmp_path / "users.sql").write_text(USERS)
     assert main(["db", "status", "--dsn", dsn, "--dir", str(tmp_path)]) == 1
     assert "users.sql: a migration is named NNNN_name.sql" in capsys.readouterr().err
+
+
+def test_betrue_run_refuses_to_start_without_the_database_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from betrue.postgres.scratch import free_port
+
+    dsn = f"postgresql://shop:hunter2secret@127.0.0.1:{free_port()}/shop"
+    (tmp_path / "downapp.py").write_text(
+        "from betrue.postgres import Database\n"
+        "from betrue.server import Application\n"
+        f"settings = {{'DATABASE_URL': {dsn!r}, 'DB_CONNECT_TIMEOUT': '0.5', 'HTTP_PORT': '0', 'LOG_LEVEL': 'ERROR'}}\n"
+        "app = Application('down', env_file=None, environ=settings)\n"
+        "app.add_service(Database)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "downapp", raising=False)
+    assert main(["run", "downapp:app"]) == 1
+    error = capsys.readouterr().err
+    assert "betrue: DatabaseUnavailable: PostgreSQL at 127.0.0.1:" in error
+    assert "Traceback" not in error
+    assert "hunter2secret" not in error

@@ -26,7 +26,7 @@ from betrue.postgres.errors import is_connection_loss, is_retryable, translate
 from betrue.postgres.migrations import Migrations
 from betrue.postgres.tracing import QueryTracer
 from betrue.postgres.types import Connection, Record
-from betrue.server import Service, ServiceUnavailable
+from betrue.server import DependencyError, Service, ServiceUnavailable
 from betrue.server.ext import Readiness
 
 __all__ = ["Database", "DatabaseUnavailable", "Isolation"]
@@ -35,8 +35,11 @@ T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The database did not answer within ``DB_CONNECT_TIMEOUT`` at start (names the host, not the password)."""
+class DatabaseUnavailable(DependencyError):
+    """The database did not answer within ``DB_CONNECT_TIMEOUT`` at start (names the host, not the password).
+
+    A ``DependencyError``: ``betrue run`` prints it on one line and exits with code 1.
+    """
 
 
 async def _init_connection(connection: asyncpg.Connection[Record]) -> None:

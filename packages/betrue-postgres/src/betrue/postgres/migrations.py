@@ -22,6 +22,7 @@ import asyncpg
 from loguru import logger
 
 from betrue.postgres.types import Connection, Target
+from betrue.server import DependencyError
 
 __all__ = ["HISTORY_TABLE", "Migration", "MigrationError", "MigrationStatus", "Migrations"]
 
@@ -39,8 +40,11 @@ CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
 )"""
 
 
-class MigrationError(Exception):
-    """A migration cannot be applied, or the applied history does not match the files (names the file)."""
+class MigrationError(DependencyError):
+    """A migration cannot be applied, or the applied history does not match the files (names the file).
+
+    A ``DependencyError``: a start refused by it is printed by ``betrue run`` on one line, exit code 1.
+    """
 
 
 @dataclass(frozen=True, slots=True)
