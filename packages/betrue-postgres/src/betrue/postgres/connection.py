@@ -32,14 +32,10 @@ class DbConnection(Service):
         self._connection: Connection | None = None
 
     async def start(self) -> Connection:
-        try:
-            connection: Connection = await self.db.pool.acquire(timeout=self.db.config.acquire_timeout)
-        except Exception as error:
-            raise self.db.mapped(error) from error
-        self._connection = connection
-        return connection
+        self._connection = await self.db.acquire()
+        return self._connection
 
     async def stop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await self.db.pool.release(connection)
+            await self.db.release(connection)

@@ -15,14 +15,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 import asyncpg
 from loguru import logger
 
 from betrue.postgres.config import DatabaseConfig
 from betrue.postgres.embedded import describe_dsn, resolve_dsn
-from betrue.postgres.errors import is_connection_loss, is_retryable, translate
+from betrue.postgres.errors import is_connection_loss, is_database_error, is_retryable, translate
 from betrue.postgres.migrations import Migrations
 from betrue.postgres.tracing import QueryTracer
 from betrue.postgres.types import Connection, Record
@@ -160,9 +160,10 @@ class Database(Service):
         """Every row of ``query`` (``$1``, ``$2`` … placeholders)."""
         try:
             with self._tracer.query(query):
-                rows: list[Record] = await self.pool.fetch(query, *args, timeout=None)
+                async with self._acquired() as connection:
+                    rows: list[Record] = await connection.fetch(query, *args)
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
         return rows
 
@@ -170,9 +171,10 @@ class Database(Service):
         """The first row of ``query``, or None."""
         try:
             with self._tracer.query(query):
-                row: Record | None = await self.pool.fetchrow(query, *args, timeout=None)
+                async with self._acquired() as connection:
+                    row: Record | None = await connection.fetchrow(query, *args)
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
         return row
 
@@ -180,9 +182,10 @@ class Database(Service):
         """One value of the first row of ``query``, or None."""
         try:
             with self._tracer.query(query):
-                value = await self.pool.fetchval(query, *args, column=column, timeout=None)
+                async with self._acquired() as connection:
+                    value = await connection.fetchval(query, *args, column=column)
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
         return value
 
@@ -190,9 +193,10 @@ class Database(Service):
         """Run a statement; returns its status (``INSERT 0 1``). Without args, several statements may run."""
         try:
             with self._tracer.query(query):
-                status: str = await self.pool.execute(query, *args, timeout=None)
+                async with self._acquired() as connection:
+                    status: str = await connection.execute(query, *args)
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
         return status
 
@@ -200,21 +204,67 @@ class Database(Service):
         """Run a statement once per argument tuple, in one transaction."""
         try:
             with self._tracer.query(query):
-                await self.pool.executemany(query, args, timeout=None)
+                async with self._acquired() as connection:
+                    await connection.executemany(query, args)
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
+
+    @asynccontextmanager
+    async def _acquired(self) -> AsyncIterator[Connection]:
+        pool = self.pool
+        try:
+            connection = await pool.acquire(timeout=self.config.acquire_timeout)
+        except TimeoutError:
+            raise self._exhausted() from None
+        try:
+            yield connection
+        finally:
+            await pool.release(connection)
 
     # -- connections and transactions -------------------------------------------------------------
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A connection of the pool for this block (asyncpg's API; its errors leave mapped)."""
+        """A connection of the pool for this block (asyncpg's API; its errors leave mapped, its queries traced)."""
         try:
-            async with self.pool.acquire(timeout=self.config.acquire_timeout) as connection:
+            async with self._lent() as connection:
                 yield connection
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
+
+    @asynccontextmanager
+    async def _lent(self) -> AsyncIterator[Connection]:
+        """A pooled connection whose statements are traced while it is lent (asyncpg's query logger)."""
+        async with self._acquired() as connection:
+            connection.add_query_logger(self._tracer.logged)
+            try:
+                yield connection
+            finally:
+                connection.remove_query_logger(self._tracer.logged)
+
+    async def acquire(self) -> Connection:
+        """A pooled connection, traced until ``release(connection)``; 503 when none is free in time."""
+        pool = self.pool
+        try:
+            connection = await pool.acquire(timeout=self.config.acquire_timeout)
+        except TimeoutError:
+            raise self._exhausted() from None
+        except Exception as error:
+            self._reraise(error)
+        connection.add_query_logger(self._tracer.logged)
+        return connection
+
+    async def release(self, connection: Connection) -> None:
+        """Give back a connection from ``acquire()``."""
+        connection.remove_query_logger(self._tracer.logged)
+        await self.pool.release(connection)
+
+    def _exhausted(self) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"No database connection was free within {self.config.acquire_timeout:g}s",
+            details={"reason": "pool_exhausted", "max": self.config.max_size},
+        )
 
     @overload
     def transaction(
@@ -261,13 +311,10 @@ class Database(Service):
     @asynccontextmanager
     async def _transaction(self, isolation: Isolation, readonly: bool) -> AsyncIterator[Connection]:
         try:
-            async with (
-                self.pool.acquire(timeout=self.config.acquire_timeout) as connection,
-                connection.transaction(isolation=isolation, readonly=readonly),
-            ):
+            async with self._lent() as connection, connection.transaction(isolation=isolation, readonly=readonly):
                 yield connection
         except Exception as error:
-            raise self.mapped(error) from error
+            self._reraise(error)
         self._lost_at = None
 
     async def _retrying(
@@ -275,10 +322,7 @@ class Database(Service):
     ) -> T:
         for attempt in range(1, attempts + 1):
             try:
-                async with (
-                    self.pool.acquire(timeout=self.config.acquire_timeout) as connection,
-                    connection.transaction(isolation=isolation, readonly=readonly),
-                ):
+                async with self._lent() as connection, connection.transaction(isolation=isolation, readonly=readonly):
                     result = await work(connection)
                 self._lost_at = None
                 return result
@@ -287,11 +331,22 @@ class Database(Service):
                     logger.debug("transaction retried after {} (attempt {})", getattr(error, "sqlstate", ""), attempt)
                     await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
                     continue
-                raise self.mapped(error) from error
+                self._reraise(error)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _reraise(self, error: BaseException) -> NoReturn:
+        mapped = self.mapped(error)
+        if mapped is error:
+            raise error
+        raise mapped from error
+
     def mapped(self, error: BaseException) -> BaseException:
-        """The catalogue error for ``error`` (a lost connection also marks the service not ready)."""
+        """The catalogue error for a database error (a lost connection also marks the service not ready).
+
+        Anything else (an app's own exception raised inside ``transaction()``) is given back unchanged.
+        """
+        if not is_database_error(error):
+            return error
         mapped = translate(error)
         if mapped.code == 503:
             self._lost_at = time.monotonic()

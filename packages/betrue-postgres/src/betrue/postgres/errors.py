@@ -6,7 +6,6 @@ The details name the constraint, table and column, never the row's data: Postgre
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -20,7 +19,7 @@ from betrue.server import (
     ValidationError,
 )
 
-__all__ = ["RETRYABLE", "is_connection_loss", "is_retryable", "translate"]
+__all__ = ["RETRYABLE", "is_connection_loss", "is_database_error", "is_retryable", "translate"]
 
 RETRYABLE = frozenset({"40001", "40P01"})
 """serialization_failure, deadlock_detected: the whole transaction may simply run again."""
@@ -48,6 +47,11 @@ _BY_STATE: dict[str, tuple[type[BetrueError], str]] = {
 }
 
 
+def is_database_error(error: BaseException) -> bool:
+    """True for what the database or the driver raised (mapped by ``translate``), not an app's own exception."""
+    return isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError | OSError | TimeoutError)
+
+
 def is_retryable(error: BaseException) -> bool:
     """True for a serialization failure or a deadlock: running the transaction again may succeed."""
     return getattr(error, "sqlstate", None) in RETRYABLE
@@ -55,15 +59,7 @@ def is_retryable(error: BaseException) -> bool:
 
 def is_connection_loss(error: BaseException) -> bool:
     """True when the database cannot be reached (now): the call is worth a 503, the pool reconnects."""
-    if isinstance(
-        error,
-        asyncpg.exceptions.ConnectionDoesNotExistError
-        | asyncpg.exceptions.InterfaceError
-        | asyncpg.exceptions.ConnectionFailureError
-        | ConnectionError
-        | OSError
-        | asyncio.TimeoutError,
-    ):
+    if isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError | OSError | TimeoutError):
         return True
     state = getattr(error, "sqlstate", None) or ""
     return any(state.startswith(prefix) for prefix in _CONNECTION_CLASSES)

@@ -1,7 +1,10 @@
 """A CLIENT span per query with the database semantic conventions, and a log line for slow queries.
 
 The span carries the statement text as written (``$1`` placeholders), never the parameters. Without an
-OpenTelemetry SDK the spans are no-ops; the slow-query line is written either way.
+OpenTelemetry SDK the spans are no-ops; the slow-query line is written either way. The ``db`` service's
+own helpers wrap each call in ``query()``; connections it lends (``transaction()``, ``connection()``,
+``db_connection``) report each statement through asyncpg's query logger to ``logged()``, which records the
+same span after the fact, with its real start and end times.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from loguru import logger
@@ -70,4 +74,35 @@ class QueryTracer:
             elapsed = time.perf_counter() - started
             span.end()
             if elapsed >= self.slow > 0:
-                logger.warning("slow query ({:.3f}s): {}", elapsed, " ".join(statement.split())[:300])
+                self._log_slow(statement, elapsed)
+
+    def logged(self, record: Any) -> None:
+        """asyncpg's query-logger callback (a ``LoggedQuery``): the span and the slow-query line, after the fact.
+
+        asyncpg calls it with ``loop.call_soon`` from the task that ran the query, so the span's parent is
+        that task's current span (the command's).
+        """
+        statement: str = record.query
+        ended = time.time_ns()
+        operation = _operation(statement)
+        span = self.tracer.start_span(
+            operation, kind=SpanKind.CLIENT, start_time=ended - int(record.elapsed * 1_000_000_000)
+        )
+        if span.is_recording():
+            span.set_attributes(self.attributes)
+            span.set_attribute("db.operation.name", operation)
+            span.set_attribute("db.query.text", statement)
+            error = record.exception
+            if error is not None:
+                state = getattr(error, "sqlstate", None)
+                span.set_attribute("error.type", state or type(error).__qualname__)
+                if state:
+                    span.set_attribute("db.response.status_code", state)
+                span.set_status(StatusCode.ERROR, type(error).__qualname__)
+        span.end(end_time=ended)
+        if record.elapsed >= self.slow > 0:
+            self._log_slow(statement, record.elapsed)
+
+    @staticmethod
+    def _log_slow(statement: str, elapsed: float) -> None:
+        logger.warning("slow query ({:.3f}s): {}", elapsed, " ".join(statement.split())[:300])
