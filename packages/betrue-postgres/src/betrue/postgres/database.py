@@ -9,6 +9,7 @@ deadlock. Every asyncpg exception leaves as a catalogue error (see ``betrue.post
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -78,6 +79,7 @@ class Database(Service):
         self._pool: asyncpg.Pool[Record] | None = None
         self._tracer = QueryTracer(None, None, slow=self.config.slow_query)
         self._lost_at: float | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -137,6 +139,10 @@ class Database(Service):
                 delay = min(delay * 2, 1.0)
 
     async def stop(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
         pool, self._pool = self._pool, None
         if pool is not None:
             try:
@@ -145,14 +151,32 @@ class Database(Service):
                 pool.terminate()
 
     def readiness(self) -> Readiness:
-        """Ready when started and the last call did not lose the connection; detail gives the pool's use."""
+        """Ready when started and the last call did not lose the connection; detail gives the pool's use.
+
+        While the connection is lost, each question also starts one ``SELECT 1`` in the background (at most one
+        at a time), so the service becomes ready again when the database is back even if no call comes in.
+        """
         pool = self._pool
         if pool is None:
             return Readiness(False, "not started")
         if self._lost_at is not None:
+            self._probe_soon()
             return Readiness(False, f"connection to {describe_dsn(self.dsn)} lost")
         size, idle = pool.get_size(), pool.get_idle_size()
         return Readiness(True, f"{size - idle} of {size} connections in use (max {pool.get_max_size()})")
+
+    def _probe_soon(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._probe = loop.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.fetchval("SELECT 1")  # a success clears the lost state
 
     # -- queries ----------------------------------------------------------------------------------
 
