@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from betrue.postgres import Connection, Database, DatabaseConfig, DatabaseUnavailable, DbConnection, MigrationError
+from betrue.postgres.testing import with_database
 from betrue.server import Application, Context, Group
 from betrue.server.testing import TestApp
 
@@ -158,3 +160,24 @@ async def test_the_request_connection_is_released_when_the_handler_fails(dsn: st
         for _ in range(3):
             assert (await app.call("shop/fail"))["code"] == 400
             assert (await app.call("shop/pids"))["code"] == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://shop:hunter2secret@127.0.0.1:notaport/shop", "the database URL is not usable"),
+        ("mysql://shop:hunter2secret@127.0.0.1/shop", "the database URL is not usable"),
+    ],
+)
+async def test_a_bad_url_fails_at_once_without_the_password(url: str, said: str) -> None:
+    db = Database(DatabaseConfig.from_dict({"url": url, "connect_timeout": 30}))
+    with pytest.raises(DatabaseUnavailable, match=said) as caught:
+        await asyncio.wait_for(db.start(), timeout=5)  # not after DB_CONNECT_TIMEOUT: waiting would not help
+    assert "hunter2secret" not in str(caught.value)
+
+
+async def test_a_missing_database_is_refused_at_once_naming_it(server_dsn: str) -> None:
+    url = with_database(server_dsn, "betrue_no_such_database")
+    db = Database(DatabaseConfig.from_dict({"url": url, "connect_timeout": 30}))
+    with pytest.raises(DatabaseUnavailable, match=r'refused: database "betrue_no_such_database" does not exist'):
+        await asyncio.wait_for(db.start(), timeout=10)

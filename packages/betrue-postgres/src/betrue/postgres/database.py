@@ -98,8 +98,12 @@ class Database(Service):
         self._tracer = QueryTracer(tracer, self.dsn, slow=config.slow_query)
         self._pool = await self._connect()
         if config.migrate == "auto":
-            for migrations in self.app_migrations():
-                await migrations.apply(self._pool)
+            try:
+                for migrations in self.app_migrations():
+                    await migrations.apply(self._pool)
+            except BaseException:
+                await self.stop()  # the start failed: the container will not call stop()
+                raise
         return self
 
     def app_migrations(self) -> list[Migrations]:
@@ -126,8 +130,10 @@ class Database(Service):
                     timeout=max(0.5, min(10.0, deadline - time.monotonic())),
                 )
                 return pool
+            except ValueError as error:  # asyncpg's ClientConfigurationError is one too
+                raise DatabaseUnavailable(f"the database URL is not usable: {error}") from None
             except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                if isinstance(error, asyncpg.PostgresError) and not is_connection_loss(error):
+                if not is_connection_loss(error):  # a wrong password, a missing database: waiting will not help
                     raise DatabaseUnavailable(f"PostgreSQL at {describe_dsn(self.dsn)} refused: {error}") from None
                 if time.monotonic() + delay > deadline:
                     reason = f"{type(error).__name__}: {error}".rstrip(": ")

@@ -40,7 +40,10 @@ def describe_dsn(dsn: str | None) -> str:
     host = parts.hostname or ""
     if not host and "host=" in parts.query:
         host = parts.query.split("host=", 1)[1].split("&", 1)[0]
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: shown as written
+        port = ":" + parts.netloc.rsplit(":", 1)[-1]
     return f"{host or 'localhost'}{port}/{database}"
 
 

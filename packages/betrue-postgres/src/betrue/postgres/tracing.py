@@ -9,6 +9,7 @@ same span after the fact, with its real start and end times.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,8 +48,9 @@ class QueryTracer:
             self.attributes["db.namespace"] = parts.path.lstrip("/")
         if parts.hostname:
             self.attributes["server.address"] = parts.hostname
-        if parts.port:
-            self.attributes["server.port"] = parts.port
+        with contextlib.suppress(ValueError):
+            if parts.port:
+                self.attributes["server.port"] = parts.port
 
     @contextmanager
     def query(self, statement: str) -> Iterator[None]:
