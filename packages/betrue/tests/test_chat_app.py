@@ -263,10 +263,16 @@ async def test_make_run_keeps_users_rooms_and_history_in_the_embedded_postgres_a
             async with aiohttp.ClientSession() as session, session.get(url + "/") as page:
                 assert page.status == 200
                 assert "betrue chat" in await page.text()
-            async with WsClient(url + "/ws") as ann:
-                await login(ann, "ann")
+            async with WsClient(url + "/ws") as ann, aiohttp.ClientSession() as http:
+                token = await login(ann, "ann")
                 await ann.call("chat/join", {"room": "kept"})
-                await ann.call("chat/send", {"room": "kept", "text": "still here after a restart"})
+                form = aiohttp.FormData()
+                form.add_field("file", PNG, filename="dot.png", content_type="image/png")
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.post(url + "/api/chat/upload", data=form, headers=headers) as reply:
+                    image = (await reply.json())["result"]["id"]
+                sent = {"room": "kept", "text": "still here after a restart", "attachment": image}
+                await ann.call("chat/send", sent)
         finally:
             logged = await stop_chat(process)
         assert "database: embedded PostgreSQL" in logged  # one line says which database
@@ -283,6 +289,8 @@ async def test_make_run_keeps_users_rooms_and_history_in_the_embedded_postgres_a
                     rooms = [room["name"] for room in (await reply.json())["result"]["rooms"]]
                 async with http.post(url + "/api/chat/history", json={"room": "kept"}, headers=headers) as reply:
                     messages = (await reply.json())["result"]["messages"]
+                async with http.post(url + "/api/chat/attachment", json={"id": image}, headers=headers) as reply:
+                    kept_image = (reply.status, await reply.read())
                 taken = {"name": "ann", "password": "another password"}
                 async with http.post(url + "/api/user/register", json=taken) as reply:
                     assert reply.status == 409
@@ -292,3 +300,5 @@ async def test_make_run_keeps_users_rooms_and_history_in_the_embedded_postgres_a
         shutil.rmtree(folder, ignore_errors=True)
     assert rooms == ["general", "random", "kept"]
     assert [(m["user"], m["text"]) for m in messages] == [("ann", "still here after a restart")]
+    assert messages[0]["attachment"] == {"id": image, "name": "dot.png", "type": "image/png", "size": len(PNG)}
+    assert kept_image == (200, PNG)
