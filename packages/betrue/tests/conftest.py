@@ -1,15 +1,22 @@
-"""Fixtures of the cross-package tests: the job queue backends the behaviour suite runs against."""
+"""Fixtures of the cross-package tests: a fresh chat database per test; the job queue backends."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
+from betrue.postgres import Migrations
+from betrue.postgres.testing import TestDatabases
 from betrue.server import Application, Group
+
+ROOT = Path(__file__).resolve().parents[3]
 
 PG_DSN = os.environ.get("BETRUE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("BETRUE_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -98,3 +105,22 @@ async def job_backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         from betrue.nats.jobs import drop_streams
 
         await drop_streams(NATS_URL, f"T{suffix}")
+
+
+@pytest.fixture(scope="session")
+def chat_databases() -> Iterator[TestDatabases]:
+    """A template database with the chat's migrations, made once; each test clones it in milliseconds."""
+    databases = TestDatabases(migrations=[Migrations(ROOT / "examples" / "chat" / "migrations", namespace="chat")])
+    try:
+        asyncio.run(databases.setup())
+    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+        pytest.skip(f"PostgreSQL at {databases.dsn} does not answer ({error}): run `python tools/services.py ensure`")
+    yield databases
+    asyncio.run(databases.teardown())
+
+
+@pytest.fixture
+async def chat_database(chat_databases: TestDatabases) -> AsyncIterator[str]:
+    """The DSN of a fresh chat database of this test's own (dropped after it)."""
+    async with chat_databases.database() as dsn:
+        yield dsn
