@@ -191,7 +191,7 @@ class JetStreamJobQueue(JobQueue):
         pull = await self._subscription()
         try:
             messages = await pull.fetch(limit, timeout=self.config.poll)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # fetch raises either, by version and path
             return []
         claimed: list[Job] = []
         for message in messages:
