@@ -79,7 +79,9 @@ def service_group(runs: list[str] | None = None) -> Group:
 
     @group.command("fail")
     async def fail(params: dict[str, Any], ctx: Context) -> Any:
-        raise error_class(params["status"])("it failed", details={"why": params["status"]})
+        raised = error_class(params["status"])
+        assert raised is not None
+        raise raised("it failed", details={"why": params["status"]})
 
     @group.command("sleep")
     async def sleep(params: dict[str, Any], ctx: Context) -> Any:
