@@ -121,9 +121,12 @@ async def make_app(shared_nats: str, prefix: str) -> AsyncIterator[AppFactory]:
         adapter: bool = True,
         events: bool = True,
         http: bool = False,
+        services: list[Any] | None = None,
     ) -> Application:
         env = {"NATS_URL": url or shared_nats, "NATS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **(environ or {})}
-        app = Application(name, groups=groups if groups is not None else [service_group()], http=http, environ=env)
+        app = Application(
+            name, groups=groups if groups is not None else [service_group()], http=http, environ=env, env_file=None
+        )
         if http:
             app.loader.forced["http"] = {"port": 0}
         app.add_service(NatsConnection)
@@ -131,6 +134,8 @@ async def make_app(shared_nats: str, prefix: str) -> AsyncIterator[AppFactory]:
             app.add_service(NatsAdapter)
         if events:
             app.replace_service("events", NatsEventBus)
+        for service in services or ():
+            app.add_service(service)
         await app.start()
         apps.append(app)
         return app
