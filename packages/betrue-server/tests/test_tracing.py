@@ -20,8 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NoOpTracerProvider, SpanKind
 
 from betrue.server import Application, Context, Group, Response
+from betrue.server.observability._tracing import server_span
 from betrue.server.testing import TestApp
-from betrue.server.tracing import server_span
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

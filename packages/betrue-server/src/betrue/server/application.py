@@ -9,28 +9,28 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from betrue.server._builtins import builtin_group
+from betrue.server._configloader import ConfigLoader
+from betrue.server._pipeline import compose, error_boundary, handler_stage, validation_stages
 from betrue.server.adapters.base import Adapter
 from betrue.server.appconfig import AppConfig
-from betrue.server.builtins import builtin_group
-from betrue.server.client import Client
+from betrue.server.client._client import Client
+from betrue.server.client._config import ClientConfig
+from betrue.server.client.transports.base import Transport
 from betrue.server.commands import Command, CommandClass, Group, Subscriber
-from betrue.server.configs import ConfigLoader
 from betrue.server.context import Context, Identity, trace_id_from
 from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.di import ServiceContainer, ServiceSpec
 from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
 from betrue.server.events import Event, EventBus, MemoryEventBus
 from betrue.server.jobs import JobQueue, MemoryJobQueue
-from betrue.server.logging import log_rejected
-from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
+from betrue.server.observability._logging import log_rejected
+from betrue.server.observability._telemetry import Telemetry, TelemetryConfig
 from betrue.server.response import Response
-from betrue.server.routing import ClientConfig
-from betrue.server.telemetry import Telemetry, TelemetryConfig
-from betrue.server.transports.base import Transport
 from betrue.server.types import CallNext, Middleware, Scope
 
 if TYPE_CHECKING:
-    from betrue.server.gateway import Gateway
+    from betrue.server.gateway._gateway import Gateway
 
 __all__ = ["Application"]
 
@@ -66,7 +66,7 @@ class Application:
         self.commands: dict[str, Command] = {}
         self.subscribers: list[Subscriber] = []
         self.stages: list[Middleware] = []
-        """Built-in stages outside the user middlewares (see betrue.server.pipeline); filled at start."""
+        """Built-in stages outside the user middlewares (see betrue.server._pipeline); filled at start."""
         from betrue.server.auth.stage import authorize_stage  # the rule first: an upload is read only once allowed
         from betrue.server.streams.spec import stream_stage
 
@@ -77,7 +77,7 @@ class Application:
         """Per-command stages other parts plug in (auth, metrics, fault tolerance), in order."""
         self.client = Client(self)
         self.telemetry = Telemetry(self)
-        """This app's tracer, meter and instruments (service ``telemetry``; see betrue.server.telemetry)."""
+        """This app's tracer, meter and instruments (service ``telemetry``; see betrue.server.observability)."""
         self.gateway: Gateway | None = None
         """Set by ``proxy``: serves other apps' commands (service ``gateway``)."""
         self.resolvers: list[Callable[[str], Awaitable[bool]]] = []
@@ -185,12 +185,12 @@ class Application:
     def proxy(
         self, group: str = "*", commands: Sequence[str] | None = None, *, transport: str | Transport | None = None
     ) -> Gateway:
-        """Serve another app's commands as this app's own (a gateway); see ``betrue.server.gateway``.
+        """Serve another app's commands as this app's own (a gateway); see ``betrue.server.gateway._gateway``.
 
         ``proxy("game", ["load"], transport="http://127.0.0.1:3001")`` serves ``game/load``;
         without ``commands`` every command of the group (``*``: every group) is discovered.
         """
-        from betrue.server.gateway import proxy
+        from betrue.server.gateway._gateway import proxy
 
         return proxy(self, group, commands, transport=transport)
 
@@ -232,7 +232,7 @@ class Application:
         order = self.container.plan()
         configs = self.loader.load_all(self.container.specs.values())
         self.config = configs["app"]  # type: ignore[assignment]
-        from betrue.server.logging import setup_logging
+        from betrue.server.observability._logging import setup_logging
 
         setup_logging(self.config)
         await self.container.start(configs)
@@ -420,7 +420,7 @@ class Application:
     # -- internals --------------------------------------------------------------------------
 
     def _builtin_stages(self) -> list[Middleware]:
-        from betrue.server.logging import log_call
+        from betrue.server.observability._logging import log_call
 
         return [log_call, error_boundary, *self.telemetry.server_stages(), enforce_deadline]
 

@@ -7,22 +7,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from betrue.server.breaker import CircuitBreakers
-from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
+from betrue.server.client._breaker import CircuitBreakers
+from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send, compose_client
+from betrue.server.client._config import ClientConfig, parse_routes
+from betrue.server.client._idempotency import Idempotency
+from betrue.server.client._resilience import Bulkheads, Policy, Retry, Timeout
+from betrue.server.client.transports.base import Transport
+from betrue.server.client.transports.http import HttpTransport
+from betrue.server.client.transports.local import LocalTransport
 from betrue.server.context import new_trace_id
 from betrue.server.errors import error_from_envelope
-from betrue.server.idempotency import Idempotency
-from betrue.server.resilience import Bulkheads, Policy, Retry, Timeout
-from betrue.server.routing import ClientConfig, parse_routes
-from betrue.server.tracing import trace_fields
-from betrue.server.transports.base import Transport
-from betrue.server.transports.http import HttpTransport
-from betrue.server.transports.local import LocalTransport
+from betrue.server.observability._tracing import trace_fields
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.context import Context
-    from betrue.server.telemetry import Telemetry
+    from betrue.server.observability._telemetry import Telemetry
 
 __all__ = ["BoundClient", "Client", "MetaHook", "TransportFactory"]
 
@@ -33,7 +33,7 @@ TransportFactory: TypeAlias = Callable[[str], Transport]
 
 
 class Client:
-    """Routes calls by command group to transports; fault tolerance and telemetry on the way (``calls.py``).
+    """Routes calls by command group to transports; fault tolerance and telemetry on the way (``_calls.py``).
 
     Which transport serves a group comes from ``ROUTES`` (``game=http://127.0.0.1:3001,*=local``) or
     from ``route()`` in code (``ROUTES`` wins for the groups it names); unrouted groups are local.

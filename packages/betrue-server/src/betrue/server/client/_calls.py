@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.errors import BetrueError
 from betrue.server.response import error_envelope
-from betrue.server.transports.base import Transport
 
 if TYPE_CHECKING:
+    from betrue.server.client._resilience import Policy
     from betrue.server.context import Context
-    from betrue.server.resilience import Policy
 
 __all__ = ["Call", "ClientMiddleware", "Envelope", "Send", "compose_client", "failed", "send_with_transport"]
 

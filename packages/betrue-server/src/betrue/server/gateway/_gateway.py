@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.errors import ServiceUnavailable, error_from_envelope
-from betrue.server.proxying import describe_upstream, proxy_command
-from betrue.server.transports.base import Transport
-from betrue.server.upstreams import GatewayConfig, Upstream, parse_upstreams
+from betrue.server.gateway._proxy import describe_upstream, proxy_command
+from betrue.server.gateway._upstreams import GatewayConfig, Upstream, parse_upstreams
 
 if TYPE_CHECKING:
     from betrue.server.application import Application

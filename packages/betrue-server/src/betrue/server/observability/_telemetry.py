@@ -10,9 +10,9 @@ from opentelemetry import metrics, trace
 from pydantic import field_validator
 
 from betrue.config import Config, env
-from betrue.server.calls import ClientMiddleware
-from betrue.server.metrics import CallMetrics
-from betrue.server.tracing import client_span, noop, server_span
+from betrue.server.client._calls import ClientMiddleware
+from betrue.server.observability._metrics import CallMetrics
+from betrue.server.observability._tracing import client_span, noop, server_span
 from betrue.server.types import Middleware
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class Telemetry:
         return self
 
     async def start(self) -> Telemetry:
-        from betrue.server import otel
+        from betrue.server.observability import _otel as otel
 
         config = self.config
         name = config.service_name or self.app.name
@@ -153,7 +153,7 @@ class Telemetry:
             raise RuntimeError("METRICS_ENABLED needs the HTTP adapter (Application(http=True))")
         if self.prometheus_registry is None:
             raise RuntimeError("METRICS_ENABLED with your own meter provider: pass use(prometheus_registry=...)")
-        from betrue.server import otel
+        from betrue.server.observability import _otel as otel
 
         registry = self.prometheus_registry
 
