@@ -10,6 +10,7 @@ from loguru import logger
 
 from betrue.config import Config, env
 from betrue.nats.connection import NatsConnection
+from betrue.nats.discovery import Announcer
 from betrue.nats.headers import deadline_of, meta_from_headers
 from betrue.nats.stats import SubjectTable
 from betrue.nats.subjects import app_token, code_from_subject, commands_wildcard, queue_group
@@ -52,6 +53,11 @@ class NatsAdapterConfig(Config):
         description="Messages the subscription may hold before NATS drops them as a slow consumer",
         ge=1,
     )
+    announce: bool = env(
+        "NATS_ANNOUNCE",
+        True,
+        description="Announce the app on <prefix>.discovery.* (gateways with GATEWAY_UPSTREAMS=nats)",
+    )
 
 
 class NatsAdapter(Adapter):
@@ -84,6 +90,7 @@ class NatsAdapter(Adapter):
         self.subject = ""
         self.stats = SubjectTable()
         self._subscription: Subscription | None = None
+        self.announcer: Announcer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self, app: Application) -> None:
@@ -98,6 +105,9 @@ class NatsAdapter(Adapter):
             pending_msgs_limit=self.config.pending_messages,
         )
         await self.nats.client.flush()  # the server knows the subscription before the app says it is up
+        if self.config.announce:
+            self.announcer = Announcer(self.nats, app, self.app_name)
+            await self.announcer.start()
         logger.info("NATS serving {} (queue group {})", self.subject, queue_group(prefix, self.app_name))
 
     async def _on_message(self, msg: Msg) -> None:
@@ -169,7 +179,10 @@ class NatsAdapter(Adapter):
         return body
 
     async def close_listeners(self) -> None:
-        """Stop taking calls: the subscription is drained (what the server already sent still runs)."""
+        """Stop taking calls: say bye (discovery), then drain the subscription (what was sent still runs)."""
+        announcer, self.announcer = self.announcer, None
+        if announcer is not None:
+            await announcer.stop()
         subscription, self._subscription = self._subscription, None
         if subscription is not None and self.nats.connected:
             try:

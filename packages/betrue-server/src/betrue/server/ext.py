@@ -27,15 +27,19 @@ from betrue.server.client._calls import Envelope
 from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import deadline_from_meta
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
+from betrue.server.gateway._gateway import Gateway
+from betrue.server.gateway._upstreams import UPSTREAM_SOURCE_ENTRY_POINTS, Upstream, UpstreamSource
 from betrue.server.jobs import Job, JobQueue, JobsConfig
 
 __all__ = [
     "TRANSPORT_ENTRY_POINTS",
+    "UPSTREAM_SOURCE_ENTRY_POINTS",
     "Adapter",
     "Envelope",
     "Event",
     "EventBus",
     "EventCallback",
+    "Gateway",
     "Job",
     "JobQueue",
     "JobsConfig",
@@ -43,6 +47,8 @@ __all__ = [
     "ReportsReadiness",
     "Subscription",
     "Transport",
+    "Upstream",
+    "UpstreamSource",
     "deadline_from_meta",
     "matches",
     "name_matches",
