@@ -89,6 +89,8 @@ class NatsAdapter(Adapter):
         self.app_name = ""
         self.subject = ""
         self.stats = SubjectTable()
+        self.running = 0
+        """Calls running now (at most ``NATS_MAX_INFLIGHT``)."""
         self._subscription: Subscription | None = None
         self.announcer: Announcer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -133,14 +135,18 @@ class NatsAdapter(Adapter):
                 GatewayTimeout("the caller's deadline passed before the call arrived", details={"reason": "deadline"}),
                 trace_id,
             )
-        elif len(self._tasks) > self.config.max_inflight:
+        elif self.running >= self.config.max_inflight:
             self.stats.busy += 1
             busy = ServiceUnavailable(
                 f"{self.app_name} is running {self.config.max_inflight} calls", details={"reason": "busy"}
             )
             envelope = error_envelope(busy, trace_id)
         else:
-            envelope = await self._run(code, msg.data, meta, deadline, trace_id)
+            self.running += 1
+            try:
+                envelope = await self._run(code, msg.data, meta, deadline, trace_id)
+            finally:
+                self.running -= 1
         body = self._encode(envelope, code, trace_id)
         self.stats.add(msg.subject, time.perf_counter() - started, int(envelope.get("code", 500)))
         try:

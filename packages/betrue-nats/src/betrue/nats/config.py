@@ -33,6 +33,9 @@ class NatsConfig(Config):
     tls_cert: str = env("NATS_TLS_CERT", "", description="Client certificate (mutual TLS)")
     tls_key: str = env("NATS_TLS_KEY", "", description="Key of NATS_TLS_CERT")
     connect_timeout: float = env("NATS_CONNECT_TIMEOUT", 2.0, description="Seconds to open a connection", ge=0.1)
+    start_timeout: float = env(
+        "NATS_START_TIMEOUT", 10.0, description="Seconds the app's start waits for the first connection", ge=0.1
+    )
     reconnect_wait: float = env(
         "NATS_RECONNECT_WAIT", 0.25, description="First delay between reconnect attempts (doubles, with jitter)", ge=0
     )

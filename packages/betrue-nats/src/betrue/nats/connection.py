@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import ssl
 from collections.abc import Callable
@@ -10,7 +11,6 @@ from typing import Any
 
 from loguru import logger
 
-import nats
 from betrue.nats.config import NatsConfig
 from betrue.nats.embedded import EmbeddedNats
 from betrue.server import Service, ServiceUnavailable
@@ -115,9 +115,13 @@ class NatsConnection(Service):
                 self.servers[0],
                 config.embedded_dir,
             )
+        client = NatsClient()
         try:
-            self._client = await nats.connect(**self.connect_options())
+            # nats-py retries the first connection for as long as it would reconnect (forever by default).
+            await asyncio.wait_for(client.connect(**self.connect_options()), config.start_timeout)
+            self._client = client
         except Exception as error:
+            await client.close()
             await self._stop_embedded()
             message = f"cannot connect to NATS at {', '.join(self.servers)}: {type(error).__name__} {error}"
             raise ServiceUnavailable(message, details={"reason": "connect"}) from None
