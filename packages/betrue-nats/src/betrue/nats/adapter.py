@@ -7,6 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from betrue.config import Config, env
 from betrue.nats.connection import NatsConnection
@@ -26,8 +28,6 @@ from betrue.server import (
     encode_json,
 )
 from betrue.server.ext import Adapter
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 if TYPE_CHECKING:
     from betrue.server import Application

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 
 from betrue.nats.config import NatsConfig
 from betrue.nats.embedded import EmbeddedNats
 from betrue.server import Service, ServiceUnavailable
 from betrue.server.ext import Readiness
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
 
 __all__ = ["NatsConnection", "backoff"]
 

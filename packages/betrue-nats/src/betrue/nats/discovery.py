@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 
 import orjson
 from loguru import logger
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from betrue.nats.config import NatsConfig
 from betrue.nats.connection import NatsConnection
 from betrue.nats.subjects import discovery_subject
 from betrue.server import encode_json
 from betrue.server.ext import Gateway, Upstream
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 if TYPE_CHECKING:
     from betrue.server import Application

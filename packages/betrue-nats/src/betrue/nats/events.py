@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from loguru import logger
-
 import nats.errors
+from loguru import logger
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+
 from betrue.config import Config, env
 from betrue.nats.connection import NatsConnection
 from betrue.nats.subjects import event_subject, events_wildcard
 from betrue.server import BetrueError, decode_json, encode_json
 from betrue.server.ext import Event, EventBus, EventCallback, Subscription, name_matches
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription as NatsSubscription
 
 __all__ = ["NatsEventBus", "NatsEventsConfig"]
 
@@ -51,12 +54,14 @@ class NatsEventBus(EventBus):
     """
 
     name = "events"
-    deps = ("nats",)
+    deps = ("nats", "telemetry")
     config_class = NatsEventsConfig
 
     def __init__(self, config: NatsEventsConfig | None = None, **deps: Any) -> None:
         self.config = config if config is not None else NatsEventsConfig.from_dict({})
         self.nats: NatsConnection = deps["nats"]
+        telemetry = deps.get("telemetry")
+        self.tracer: trace.Tracer = telemetry.tracer if telemetry is not None else trace.get_tracer("betrue.nats")
         self._subscribers: list[tuple[str, EventCallback]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscription: NatsSubscription | None = None
@@ -85,9 +90,20 @@ class NatsEventBus(EventBus):
             self.dropped += 1
             logger.warning("NATS is down: event {} dropped (events are at most once)", event.name)
             return
+        subject = event_subject(self.nats.prefix, event.name)
+        with self.tracer.start_as_current_span(f"{event.name} publish", kind=SpanKind.PRODUCER) as span:
+            headers: dict[str, str] = {}
+            if span.is_recording():
+                span.set_attribute("messaging.system", "nats")
+                span.set_attribute("messaging.destination.name", subject)
+                propagate.inject(headers)  # W3C traceparent of the producer span, in the NATS headers and the meta
+                event = Event(event.name, event.data, event.to, {**event.meta, **headers})
+            await self._send(client, subject, event, headers)
+
+    async def _send(self, client: Any, subject: str, event: Event, headers: dict[str, str]) -> None:
         body = encode_json(event.to_dict())
         try:
-            await client.publish(event_subject(self.nats.prefix, event.name), body)
+            await client.publish(subject, body, headers=headers or None)
         except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError, nats.errors.MaxPayloadError):
             self.dropped += 1
             logger.opt(exception=True).warning("event {} dropped", event.name)
@@ -102,11 +118,20 @@ class NatsEventBus(EventBus):
             logger.warning("malformed event on {} dropped", msg.subject)
             return
         self.received += 1
-        for pattern, callback in self._subscribers:
-            if name_matches(pattern, event.name):
-                task = asyncio.create_task(self._deliver(callback, event))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        parent = propagate.extract(msg.headers or {})
+        token = otel_context.attach(parent)
+        try:
+            with self.tracer.start_as_current_span(f"{event.name} receive", kind=SpanKind.CONSUMER) as span:
+                if span.is_recording():
+                    span.set_attribute("messaging.system", "nats")
+                    span.set_attribute("messaging.destination.name", msg.subject)
+                for pattern, callback in self._subscribers:
+                    if name_matches(pattern, event.name):
+                        task = asyncio.create_task(self._deliver(callback, event))  # runs in the consumer span
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+        finally:
+            otel_context.detach(token)
 
     async def _deliver(self, callback: EventCallback, event: Event) -> None:
         try:

@@ -8,9 +8,9 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import nats.errors
 import orjson
 
-import nats.errors
 from betrue.nats.config import NatsConfig
 from betrue.nats.connection import NatsConnection
 from betrue.nats.headers import request_headers
