@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 
 import nats
 import orjson
@@ -48,16 +49,16 @@ async def instance(port: int, url: str, prefix: str, peers: list[int]) -> tuple[
     app.router.add_get("/peers", peers_handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    server = site._server
-    bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else port  # type: ignore[union-attr]
-    return runner, bound
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
 
 
 async def serve(port: int, url: str, prefix: str) -> None:
     peers: list[int] = []
-    _, second = await instance(0, url, prefix, peers)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    _, second = await instance(free, url, prefix, peers)
     await instance(port, url, prefix, peers)
     peers.extend([port, second])
     await asyncio.Event().wait()
