@@ -87,3 +87,24 @@ async def test_events_published_while_disconnected_are_dropped_and_counted(make_
         await asyncio.sleep(0.05)
     await app.emit("x.y", {"lost": True})
     assert bus.dropped == 1
+
+
+async def test_the_asyncapi_document_lists_the_nats_server_and_event_channels(
+    make_app: AppFactory, prefix: str, shared_nats: str
+) -> None:
+    from betrue.server import asyncapi_document, declare_event
+
+    chat = chat_group()
+    declare_event(chat, "chat.message", schema={"type": "object", "properties": {"text": {"type": "string"}}})
+    app = await make_app("docs", adapter=False, groups=[chat])
+    document = asyncapi_document(app)
+    assert document["servers"]["nats"] == {
+        "host": shared_nats.split("://", 1)[1],
+        "protocol": "nats",
+        "description": "NATS: events for every instance (at most once), commands in queue groups",
+    }
+    channel = document["channels"]["nats.evt.chat.message"]
+    assert channel["address"] == f"{prefix}.evt.chat.message"
+    message = document["components"]["messages"]["nats.chat.message"]
+    assert message["payload"]["properties"]["data"]["properties"] == {"text": {"type": "string"}}
+    assert document["operations"]["nats.publish.chat.message"]["action"] == "send"

@@ -148,6 +148,49 @@ class NatsEventBus(EventBus):
         ):
             self.dropped += 1
 
+    def extend_asyncapi(self, document: dict[str, Any], events: list[str]) -> None:
+        """Add the NATS server and one channel per declared event (``<prefix>.evt.<event>``) to an AsyncAPI document."""
+        servers = document.setdefault("servers", {})
+        for index, url in enumerate(self.nats.servers):
+            host = url.split("://", 1)[-1]
+            servers["nats" if index == 0 else f"nats-{index}"] = {
+                "host": host,
+                "protocol": "nats",
+                "description": "NATS: events for every instance (at most once), commands in queue groups",
+            }
+        refs = [{"$ref": f"#/servers/{name}"} for name in servers if name.startswith("nats")]
+        messages = document["components"]["messages"]
+        for name in events:
+            pushed = messages.get(name, {}).get("payload", {}).get("properties", {}).get("data", {})
+            key = f"nats.{name}"
+            messages[key] = {
+                "name": key,
+                "title": f"{name} on NATS",
+                "payload": {
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"const": name},
+                        "data": pushed,
+                        "to": {"type": ["object", "null"], "description": "Which connections a push goes to"},
+                        "meta": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                },
+            }
+            channel = f"nats.evt.{name}"
+            document["channels"][channel] = {
+                "address": event_subject(self.nats.prefix, name),
+                "title": f"{name} (NATS)",
+                "servers": refs,
+                "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+            }
+            document["operations"][f"nats.publish.{name}"] = {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"Every instance publishes {name} here and every instance receives it (at most once)",
+                "messages": [{"$ref": f"#/channels/{channel}/messages/{key}"}],
+            }
+
     async def stop(self) -> None:
         """Stop receiving, then wait up to the drain timeout for deliveries in flight."""
         if self._on_nats_error in self.nats.on_error:

@@ -26,6 +26,7 @@ from betrue.server.adapters.base import Adapter
 from betrue.server.client._calls import Envelope
 from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import deadline_from_meta
+from betrue.server.docs._asyncapi import ExtendsAsyncApi
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.gateway._gateway import Gateway
 from betrue.server.gateway._upstreams import UPSTREAM_SOURCE_ENTRY_POINTS, Upstream, UpstreamSource
@@ -39,6 +40,7 @@ __all__ = [
     "Event",
     "EventBus",
     "EventCallback",
+    "ExtendsAsyncApi",
     "Gateway",
     "Job",
     "JobQueue",
