@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from betrue.nats import NatsEventBus
@@ -108,3 +111,6 @@ async def test_the_asyncapi_document_lists_the_nats_server_and_event_channels(
     message = document["components"]["messages"]["nats.chat.message"]
     assert message["payload"]["properties"]["data"]["properties"] == {"text": {"type": "string"}}
     assert document["operations"]["nats.publish.chat.message"]["action"] == "send"
+    schema_file = Path(__file__).parents[2] / "betrue-server" / "tests" / "data" / "asyncapi-3.0.0.schema.json"
+    validator = jsonschema.Draft7Validator(json.loads(schema_file.read_text()))
+    assert [error.message for error in validator.iter_errors(json.loads(json.dumps(document)))] == []
