@@ -94,6 +94,7 @@ class NatsAdapter(Adapter):
         self._subscription: Subscription | None = None
         self.announcer: Announcer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._codes: dict[str, str] = {}
 
     async def serve(self, app: Application) -> None:
         self.app = app
@@ -127,7 +128,11 @@ class NatsAdapter(Adapter):
         meta = meta_from_headers(msg.headers)
         trace_id = meta.get("x-trace-id")
         deadline = deadline_of(meta)
-        code = code_from_subject(self.nats.prefix, self.app_name, msg.subject)
+        code = self._codes.get(msg.subject)
+        if code is None:
+            code = code_from_subject(self.nats.prefix, self.app_name, msg.subject)
+            if len(self._codes) < 4096:  # subjects come from callers: bounded
+                self._codes[msg.subject] = code
         envelope: dict[str, Any]
         if deadline is not None and deadline <= time.time():
             self.stats.expired += 1

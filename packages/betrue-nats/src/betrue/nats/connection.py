@@ -165,6 +165,9 @@ class NatsConnection(Service):
             listener(error)
 
     async def _on_disconnected(self) -> None:
+        client = self._client
+        if client is None or client.is_closed or client.is_draining:
+            return  # our own stop, not a failure
         self.disconnects += 1
         logger.warning("NATS: disconnected; reconnecting")
         for listener in list(self.on_disconnect):
