@@ -8,8 +8,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from betrue.nats import EmbeddedNats, NatsConnection, NatsTransport
-from betrue.server import Application, BetrueError, Context, Group
+from betrue.server import Application, BadGateway, BetrueError, Context, Group, ServiceUnavailable
 
 AppFactory = Callable[..., Awaitable[Application]]
 
@@ -95,3 +97,36 @@ async def test_readiness_follows_the_connection(own_nats: EmbeddedNats, make_app
     assert connection.readiness().detail in {"reconnecting", "disconnected"}
     await own_nats.start()
     assert await wait_until(lambda: connection.readiness().ready, 15)
+
+
+async def test_a_call_in_flight_when_the_connection_drops_gets_502_at_once(
+    make_app: AppFactory, own_nats: EmbeddedNats, prefix: str
+) -> None:
+    await make_app("svc", url=own_nats.url, groups=[slow_group()], events=False)
+    transport = NatsTransport(f"{own_nats.url}/svc?prefix={prefix}")
+    try:
+        await transport.call("svc/slow", {"seconds": 0}, {}, time.time() + 5)
+        call = asyncio.create_task(transport.call("svc/slow", {"seconds": 3}, {}, time.time() + 20))
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        own_nats.kill()
+        with pytest.raises(BadGateway) as raised:
+            await asyncio.wait_for(call, 10)
+        assert time.monotonic() - began < 5, "not left waiting for its deadline"
+        assert raised.value.details["reason"] == "broken"
+        with pytest.raises(ServiceUnavailable) as refused:
+            await transport.call("svc/slow", {"seconds": 0}, {}, time.time() + 5)
+        assert refused.value.details["reason"] == "disconnected"
+    finally:
+        await transport.close()
+
+
+def slow_group() -> Group:
+    group = Group("svc")
+
+    @group.command("slow")
+    async def slow(params: dict[str, Any], ctx: Context) -> Any:
+        await asyncio.sleep(float(params["seconds"]))
+        return {}
+
+    return group
