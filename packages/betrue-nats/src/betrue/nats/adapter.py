@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+import nats.errors
 from loguru import logger
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -107,6 +108,7 @@ class NatsAdapter(Adapter):
             cb=self._on_message,
             pending_msgs_limit=self.config.pending_messages,
         )
+        self.nats.on_error.append(self._on_nats_error)
         await self.nats.client.flush()  # the server knows the subscription before the app says it is up
         if self.config.announce:
             self.announcer = Announcer(self.nats, app, self.app_name)
@@ -189,8 +191,20 @@ class NatsAdapter(Adapter):
             body = encode_json(error_envelope(too_large, trace_id))
         return body
 
+    def _on_nats_error(self, error: Exception) -> None:
+        subscription = self._subscription
+        if (
+            isinstance(error, nats.errors.SlowConsumerError)
+            and subscription is not None
+            and getattr(error, "sid", None) == getattr(subscription, "_id", None)
+        ):
+            # nats-py dropped a call it could not queue: its caller gets 504 at its deadline.
+            self.stats.dropped += 1
+
     async def close_listeners(self) -> None:
         """Stop taking calls: say bye (discovery), then drain the subscription (what was sent still runs)."""
+        if self._on_nats_error in self.nats.on_error:
+            self.nats.on_error.remove(self._on_nats_error)
         announcer, self.announcer = self.announcer, None
         if announcer is not None:
             await announcer.stop()

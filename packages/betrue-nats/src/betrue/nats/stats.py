@@ -45,6 +45,8 @@ class SubjectTable:
     """Calls that arrived after their caller's deadline and were not run (ghost executions prevented)."""
     busy: int = 0
     """Calls refused with 503 because ``NATS_MAX_INFLIGHT`` calls were running."""
+    dropped: int = 0
+    """Calls nats-py dropped because ``NATS_PENDING_MESSAGES`` were waiting (slow consumer): their callers get 504."""
     no_reply: int = 0
     """Messages on a command subject without a reply subject (published, not requested): ignored."""
 
