@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -83,7 +84,8 @@ async def test_restart_during_load_reconnects_fails_fast_and_runs_no_call_past_i
     assert codes[503] > 0, f"calls in the gap were refused: {codes}"
     assert set(codes) <= {200, 502, 503, 504}, codes
     refused = [took for code, took in answers if code == 503]
-    assert max(refused) < 0.45, "a call while disconnected fails at once, not at its deadline"
+    # At once, not at the 0.5 s deadline (the median: a loaded machine may delay a few answers).
+    assert statistics.median(refused) < 0.1, "a call while disconnected fails at once"
     ghosts = [n for n, at in started.items() if n in deadlines and at > deadlines[n]]
     assert ghosts == [], f"{len(ghosts)} calls ran after their caller's deadline"
 
