@@ -176,3 +176,15 @@ async def test_a_reply_that_is_not_an_envelope_is_502(shared_nats: str, prefix: 
             await responder.close()
     finally:
         await transport.close()
+
+
+async def test_an_unreachable_nats_target_fails_within_the_calls_deadline() -> None:
+    transport = NatsTransport("nats://127.0.0.1:1/svc")
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable) as raised:
+            await transport.call("svc/add", {"a": 1, "b": 2}, {}, time.time() + 0.5)
+        assert raised.value.details["reason"] == "connect"
+        assert time.monotonic() - started < 3
+    finally:
+        await transport.close()

@@ -120,12 +120,19 @@ class NatsConnection(Service):
             # nats-py retries the first connection for as long as it would reconnect (forever by default).
             await asyncio.wait_for(client.connect(**self.connect_options()), config.start_timeout)
             self._client = client
-        except Exception as error:
-            await client.close()
-            await self._stop_embedded()
+        except BaseException as error:  # a cancelled start (a caller's deadline) must not leave the client running
+            await asyncio.shield(self._abandon(client))
+            if not isinstance(error, Exception):
+                raise
             message = f"cannot connect to NATS at {', '.join(self.servers)}: {type(error).__name__} {error}"
             raise ServiceUnavailable(message, details={"reason": "connect"}) from None
         return self
+
+    async def _abandon(self, client: NatsClient) -> None:
+        try:
+            await client.close()
+        finally:
+            await self._stop_embedded()
 
     def connect_options(self) -> dict[str, Any]:
         """The keyword arguments of ``nats.connect`` this config makes (public for transports that connect alone)."""

@@ -28,6 +28,7 @@ from betrue.server.ext import Transport
 __all__ = ["NatsTarget", "NatsTransport", "nats_transport", "parse_target"]
 
 _DEFAULT_TIMEOUT = 30.0
+_CONNECT_TIMEOUT = 5.0
 
 
 class NatsTarget:
@@ -112,7 +113,14 @@ class NatsTransport(Transport):
     async def _request(
         self, code: str, body: bytes, meta: Mapping[str, str], deadline: float | None
     ) -> Mapping[str, Any]:
-        connection = self._connection if self._connection is not None else await self._connect(code)
+        connection = self._connection
+        if connection is None:
+            wait = deadline - time.time() if deadline is not None else self.parsed.timeout
+            try:
+                connection = await asyncio.wait_for(self._connect(code), max(0.001, wait))
+            except TimeoutError:
+                message = f"no connection to NATS at {self.target} within the call's time"
+                raise ServiceUnavailable(message, details=self._why("connect", code)) from None
         client = connection.client
         if not client.is_connected:
             message = f"NATS is {'reconnecting' if client.is_reconnecting else 'disconnected'}; call not sent"
@@ -145,7 +153,9 @@ class NatsTransport(Transport):
     async def _connect(self, code: str) -> NatsConnection:
         async with self._lock:
             if self._connection is None:
-                config = NatsConfig.from_dict({"url": self.parsed.servers, "prefix": self.parsed.prefix})
+                config = NatsConfig.from_dict(
+                    {"url": self.parsed.servers, "prefix": self.parsed.prefix, "start_timeout": _CONNECT_TIMEOUT}
+                )
                 connection = NatsConnection(config)
                 try:
                     await connection.start()
