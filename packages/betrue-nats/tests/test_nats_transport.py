@@ -188,3 +188,43 @@ async def test_an_unreachable_nats_target_fails_within_the_calls_deadline() -> N
         assert time.monotonic() - started < 3
     finally:
         await transport.close()
+
+
+async def test_calls_are_counted_and_timed_per_subject(shared_nats: str, prefix: str, svc_group: GroupFactory) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from betrue.nats import NatsAdapter, NatsConnection
+
+    environ = {"NATS_URL": shared_nats, "NATS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+    app = Application("svc", groups=[svc_group()], http=False, environ=environ, env_file=None)
+    reader = InMemoryMetricReader()
+    app.telemetry.use(meter_provider=MeterProvider(metric_readers=[reader]))
+    app.add_service(NatsConnection)
+    app.add_service(NatsAdapter)
+    await app.start()
+    transport = NatsTransport(f"{shared_nats}/svc?prefix={prefix}")
+    try:
+        for _ in range(3):
+            await transport.call("svc/add", {"a": 1, "b": 1}, {}, time.time() + 5)
+        late = {"x-deadline-ms": str(int((time.time() - 1) * 1000))}
+        assert transport.connection is not None
+        await transport.connection.client.request(f"{prefix}.cmd.svc.svc.add", b"{}", 5, headers=late)
+    finally:
+        await transport.close()
+        await app.stop()
+    points: dict[tuple[str, Any], float] = {}
+    data = reader.get_metrics_data()
+    assert data is not None
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    attributes = dict(point.attributes or {})
+                    key = (metric.name, attributes.get("subject") or attributes.get("reason"))
+                    value: Any = getattr(point, "value", None)
+                    points[key] = float(value if value is not None else getattr(point, "count", 0))
+    subject = f"{prefix}.cmd.svc.svc.add"
+    assert points[("betrue.nats.calls", subject)] >= 1
+    assert points[("betrue.nats.duration", subject)] == 4
+    assert points[("betrue.nats.refused", "deadline")] == 1

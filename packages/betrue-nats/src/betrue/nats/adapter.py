@@ -15,6 +15,7 @@ from betrue.config import Config, env
 from betrue.nats.connection import NatsConnection
 from betrue.nats.discovery import Announcer
 from betrue.nats.headers import deadline_of, meta_from_headers
+from betrue.nats.metrics import NatsMetrics
 from betrue.nats.stats import SubjectTable
 from betrue.nats.subjects import app_token, code_from_subject, commands_wildcard, queue_group
 from betrue.server import (
@@ -79,13 +80,15 @@ class NatsAdapter(Adapter):
     """
 
     name = "nats-adapter"
-    deps = ("nats",)
+    deps = ("nats", "telemetry")
     config_class = NatsAdapterConfig
     config: NatsAdapterConfig
 
     def __init__(self, config: NatsAdapterConfig | None = None, **deps: Any) -> None:
         super().__init__(config if config is not None else NatsAdapterConfig.from_dict({}), **deps)
         self.nats: NatsConnection = deps["nats"]
+        self.telemetry = deps.get("telemetry")
+        self.metrics = NatsMetrics.of(None)
         self.app: Application | None = None
         self.app_name = ""
         self.subject = ""
@@ -99,6 +102,7 @@ class NatsAdapter(Adapter):
 
     async def serve(self, app: Application) -> None:
         self.app = app
+        self.metrics = NatsMetrics.of(self.telemetry)
         self.app_name = app_token(self.config.app or app.name)
         prefix = self.nats.prefix
         self.subject = commands_wildcard(prefix, self.app_name)
@@ -138,12 +142,14 @@ class NatsAdapter(Adapter):
         envelope: dict[str, Any]
         if deadline is not None and deadline <= time.time():
             self.stats.expired += 1
+            self.metrics.refuse("deadline")
             envelope = error_envelope(
                 GatewayTimeout("the caller's deadline passed before the call arrived", details={"reason": "deadline"}),
                 trace_id,
             )
         elif self.running >= self.config.max_inflight:
             self.stats.busy += 1
+            self.metrics.refuse("busy")
             busy = ServiceUnavailable(
                 f"{self.app_name} is running {self.config.max_inflight} calls", details={"reason": "busy"}
             )
@@ -155,7 +161,10 @@ class NatsAdapter(Adapter):
             finally:
                 self.running -= 1
         body = self._encode(envelope, code, trace_id)
-        self.stats.add(msg.subject, time.perf_counter() - started, int(envelope.get("code", 500)))
+        seconds, answered = time.perf_counter() - started, int(envelope.get("code", 500))
+        self.stats.add(msg.subject, seconds, answered)
+        if self.metrics.recording:
+            self.metrics.call(msg.subject, answered, seconds)
         try:
             await msg.respond(body)
         except Exception as error:
@@ -200,6 +209,7 @@ class NatsAdapter(Adapter):
         ):
             # nats-py dropped a call it could not queue: its caller gets 504 at its deadline.
             self.stats.dropped += 1
+            self.metrics.refuse("dropped")
 
     async def close_listeners(self) -> None:
         """Stop taking calls: say bye (discovery), then drain the subscription (what was sent still runs)."""
