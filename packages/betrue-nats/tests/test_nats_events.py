@@ -23,6 +23,7 @@ def chat_group() -> Group:
 
     @chat.command("join")
     async def join(params: dict[str, Any], ctx: Context) -> Any:
+        assert ctx.connection is not None  # called over WebSocket
         ctx.connection.join(params["room"])
         return {"room": params["room"]}
 

@@ -1,16 +1,8 @@
 """The call path as one pipeline of middlewares, composed once per command at start.
 
-The order, outermost first (the only place it is written down):
-
-1. ``log_call``        one log line per call with status and duration (sees the final Response)
-2. ``error_boundary``  any exception → error Response; unexpected ones → 500 with the trace id
-3. ``trace_call``      an OpenTelemetry span per call
-4. ``measure_call``    metrics: calls, errors by status, duration, in flight
-5. ``authorize``       the command's auth rule (when the application has an authenticator)
-6. application middlewares, then the group's, then the command's (``Application.use``, ``Group.use``)
-7. ``validate_input``  params against the input schema (400 listing every failing field)
-8. ``validate_output`` the handler's result against the output schema
-9. the handler
+``PIPELINE`` is the order, outermost first, and the only place it is written down (docs are checked
+against it by a test). The router fills ``errors``, ``deadline``, ``middlewares``, the validations and
+the handler; the other slots are plugged by other parts with ``Router.add_stage`` (``Application.add_stage``).
 """
 
 from __future__ import annotations
@@ -25,7 +17,34 @@ from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware
 from betrue.server.validation import compile_schema
 
-__all__ = ["OutputValidation", "compose", "error_boundary", "handler_stage", "validation_stages"]
+__all__ = [
+    "PIPELINE",
+    "PLUGGABLE",
+    "OutputValidation",
+    "compose",
+    "error_boundary",
+    "handler_stage",
+    "input_stage",
+    "output_stage",
+]
+
+PIPELINE: tuple[str, ...] = (
+    "log",  # one log line per call with status and duration (sees the final Response)       — observability
+    "errors",  # any exception → error Response; unexpected ones → 500 with the trace id       — the router
+    "trace",  # an OpenTelemetry span per call                                                  — observability
+    "metrics",  # calls, errors by status, duration, in flight                                  — observability
+    "deadline",  # the caller's deadline (``x-timeout-ms``) ends the call with 504               — the router
+    "authorize",  # the command's auth rule                                                     — auth
+    "stream",  # an upload's media type and size limit, checked before it is read               — streams
+    "middlewares",  # the application's, then the group's, then the command's                  — the router
+    "validate_input",  # params against the input schema (400 listing every failing field)      — the router
+    "validate_output",  # the handler's result against the output schema                        — the router
+    "handler",  # the command's handler; a plain value becomes a Response                      — the router
+)
+"""The pipeline of every command, outermost first."""
+
+PLUGGABLE: tuple[str, ...] = ("log", "trace", "metrics", "authorize", "stream")
+"""The slots other parts fill (``Router.add_stage``); the router fills the others itself."""
 
 OutputValidation: TypeAlias = Literal["error", "warn", "off"]
 
@@ -68,30 +87,34 @@ async def error_boundary(ctx: Context, params: Any, call_next: CallNext) -> Resp
         return Response.from_error(InternalError(f"Internal error (trace id {ctx.trace_id})"))
 
 
-def validation_stages(command: Command, output_mode: OutputValidation) -> list[Middleware]:
-    """The input and output validation stages for ``command``; validators are compiled here, once."""
-    stages: list[Middleware] = []
-    if command.input is not None:
-        check_input = compile_schema(command.input, where=command.code).validate
+def input_stage(command: Command) -> Middleware | None:
+    """The input validation stage of ``command`` (None without an input schema); compiled here, once."""
+    if command.input is None:
+        return None
+    check_input = compile_schema(command.input, where=command.code).validate
 
-        async def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Response:
-            return await call_next(ctx, check_input(params))
+    async def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Response:
+        return await call_next(ctx, check_input(params))
 
-        stages.append(validate_input)
-    if command.output is not None and output_mode != "off":
-        check_output = compile_schema(command.output, where=command.code, direction="output").validate
+    return validate_input
 
-        async def validate_output(ctx: Context, params: Any, call_next: CallNext) -> Response:
-            response = await call_next(ctx, params)
-            if response.error is not None or response.stream is not None:
-                return response
-            try:
-                response.result = check_output(response.result)
-            except ValidationError as error:
-                ctx.logger.error("invalid output of {}: {}", ctx.code, error.details)
-                if output_mode == "error":
-                    raise InternalError(f"Invalid output (trace id {ctx.trace_id})") from None
+
+def output_stage(command: Command, output_mode: OutputValidation) -> Middleware | None:
+    """The output validation stage of ``command`` (None without an output schema or when turned off)."""
+    if command.output is None or output_mode == "off":
+        return None
+    check_output = compile_schema(command.output, where=command.code, direction="output").validate
+
+    async def validate_output(ctx: Context, params: Any, call_next: CallNext) -> Response:
+        response = await call_next(ctx, params)
+        if response.error is not None or response.stream is not None:
             return response
+        try:
+            response.result = check_output(response.result)
+        except ValidationError as error:
+            ctx.logger.error("invalid output of {}: {}", ctx.code, error.details)
+            if output_mode == "error":
+                raise InternalError(f"Invalid output (trace id {ctx.trace_id})") from None
+        return response
 
-        stages.append(validate_output)
-    return stages
+    return validate_output

@@ -91,12 +91,41 @@ class Client:
         await self.close()
         self.routes = dict(self._code_routes)
 
+    def add_middleware(self, middleware: ClientMiddleware) -> ClientMiddleware:
+        """Add a client middleware (inside telemetry, outside the fault-tolerance stages); before start."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    def add_meta_hook(self, hook: MetaHook) -> MetaHook:
+        """Add ``hook(ctx, meta)``, run on every outgoing call to add headers (a signed identity, a tenant)."""
+        self.meta_hooks.append(hook)
+        return hook
+
+    def register_transport(self, scheme: str, factory: TransportFactory) -> None:
+        """Serve route targets of URL scheme ``scheme`` (``nats``) with ``factory(target) -> Transport``.
+
+        Installed packages need not call this: the entry-point group ``betrue.transports`` is read too.
+        """
+        self.schemes[scheme] = factory
+
+    def known_schemes(self) -> list[str]:
+        """Every URL scheme a route target may use: registered here or by an installed package."""
+        return sorted({*self.schemes, *_installed_schemes()})
+
     def route(self, group: str, transport: Transport | str) -> Transport:
         """Serve ``group`` (``*``: every other group) through a transport or a target (``local``, a URL)."""
         resolved = self.transport(transport) if isinstance(transport, str) else transport
         self.routes[group] = resolved
         self.transports.setdefault(resolved.target, resolved)
         return resolved
+
+    def route_if_unrouted(self, group: str, transport: Transport) -> Transport:
+        """Serve ``group`` through ``transport`` unless a route (``ROUTES`` or ``route``) already serves it."""
+        return self.routes.setdefault(group, transport)
+
+    def learn_idempotent(self, code: str, idempotent: bool) -> None:
+        """Record whether ``code`` may be repeated (what a gateway reads from an upstream's ``_app/commands``)."""
+        self.idempotency.known[code] = idempotent
 
     def policy(self, group: str, **changes: Any) -> Policy:
         """Change how calls to ``group`` are protected: ``client.policy("game", retries=0, bulkhead=10)``.
@@ -126,7 +155,7 @@ class Client:
             scheme = target.split("://", 1)[0] if "://" in target else target
             factory = self.schemes.get(scheme) or _installed_transport(scheme)
             if factory is None:
-                raise ValueError(f"no transport for {target!r}: known schemes {sorted(self.schemes)}")
+                raise ValueError(f"no transport for {target!r}: known schemes {self.known_schemes()}")
             found = self.transports[target] = factory(target)
         return found
 
@@ -245,6 +274,12 @@ def _installed_transport(scheme: str) -> TransportFactory | None:
     return None
 
 
+def _installed_schemes() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return [entry.name for entry in entry_points(group="betrue.transports")]
+
+
 class BoundClient:
     """A client tied to the current call: trace, forwarded credentials and deadline travel with each call."""
 
@@ -265,6 +300,20 @@ class BoundClient:
     ) -> Awaitable[Any]:
         """Call ``code`` on behalf of the current call (see ``Client.call``); await it."""
         return self._client.call(code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx)
+
+    def call_envelope(
+        self,
+        code: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> Awaitable[Envelope]:
+        """The envelope of ``code``, errors included, without raising them (see ``Client.call_envelope``)."""
+        return self._client.call_envelope(
+            code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx
+        )
 
     def __getattr__(self, group: str) -> _Path:
         if group.startswith("_"):

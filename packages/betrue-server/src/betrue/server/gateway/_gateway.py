@@ -81,7 +81,7 @@ class Gateway:
             source = _installed_source(name)(self)
             await source.start()
             self.sources.append(source)
-        self.app.resolvers.append(self.resolve)
+        self.app.router.add_resolver(self.resolve)
         self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
         return self
 
@@ -89,8 +89,7 @@ class Gateway:
         for source in reversed(self.sources):
             await source.stop()
         self.sources.clear()
-        if self.resolve in self.app.resolvers:
-            self.app.resolvers.remove(self.resolve)
+        self.app.router.remove_resolver(self.resolve)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -157,7 +156,7 @@ class Gateway:
         wanted = {description["code"] for description in listed}
         for description in listed:
             self._register(upstream, description)
-            self.app.client.idempotency.known[description["code"]] = description.get("idempotent") is True
+            self.app.client.learn_idempotent(description["code"], description.get("idempotent") is True)
         declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
         for code, key in list(self.owned.items()):
             if key == upstream.key and code not in wanted and code not in declared:
@@ -166,7 +165,7 @@ class Gateway:
         for group in upstream.known_groups & upstream.groups | (
             upstream.known_groups if "*" in upstream.groups else set()
         ):
-            self.app.client.routes.setdefault(group, self._transport(upstream))
+            self.app.client.route_if_unrouted(group, self._transport(upstream))
 
     def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
         code = description["code"]

@@ -139,6 +139,14 @@ class Telemetry:
             stages.append(self.metrics.server_stage())
         return stages
 
+    def trace_stage(self) -> Middleware | None:
+        """The pipeline's ``trace`` slot: a span per call, or None when nothing records spans."""
+        return None if noop(self.tracer) else server_span(self.tracer)
+
+    def metrics_stage(self) -> Middleware | None:
+        """The pipeline's ``metrics`` slot: calls, errors, duration, in flight; None when nothing records."""
+        return None if self.metrics.idle() else self.metrics.server_stage()
+
     def client_stages(self) -> list[ClientMiddleware]:
         """``trace_client`` and ``measure_client`` for the client's call path, each only when something records."""
         stages: list[ClientMiddleware] = []
@@ -166,7 +174,7 @@ class Telemetry:
             charset = params.partition("charset=")[2].strip() or "utf-8"
             return web.Response(body=body, content_type=media_type.strip(), charset=charset)
 
-        self._http.web.router.add_get(self.config.metrics_path, prometheus)
+        self._http.add_route("GET", self.config.metrics_path, prometheus)
         logger.bind(app=self.app.name).info("Prometheus metrics at {}", self.config.metrics_path)
 
     async def stop(self) -> None:
