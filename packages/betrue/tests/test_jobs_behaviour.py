@@ -275,3 +275,31 @@ async def test_three_instances_run_each_cron_tick_once(job_backend: Any) -> None
     for app in apps:
         await app.stop()
     assert len(ticks) == len(set(ticks)), f"a tick ran twice: {sorted(ticks)}"
+
+
+async def test_durable_queues_can_use_the_apps_db_and_nats_services(job_backend: Any) -> None:
+    """``deps={"db": "db"}`` / ``deps={"nats": "nats"}``: the queue shares the app's pool or connection."""
+    if job_backend.name == "memory":
+        pytest.skip("the memory queue has no connection to share")
+    log: list[Any] = []
+    env = {
+        "DATABASE_URL": job_backend.environ.get("JOBS_DATABASE_URL", ""),
+        "NATS_URL": job_backend.environ.get("JOBS_NATS_URL", ""),
+    }
+    app = job_backend.app("jb-shared", [mail_group(log)], **FAST, **env)
+    if job_backend.name == "postgres":
+        from betrue.postgres import Database
+
+        app.add_service(Database)
+        app.replace_service("jobs", job_backend.factory, deps={"db": "db"})
+    else:
+        from betrue.nats import NatsConnection
+
+        app.add_service(NatsConnection)
+        app.replace_service("jobs", job_backend.factory, deps={"nats": "nats"})
+    queue = await started(app)
+    shared = app.service("db").pool if job_backend.name == "postgres" else app.service("nats").client
+    assert (queue.pool if job_backend.name == "postgres" else queue.connection) is shared  # type: ignore[attr-defined]
+    job_id = await app.enqueue("mail/send", {"to": "max"})
+    await state_is(queue, job_id, "done")
+    assert [entry[0] for entry in log] == ["max"]

@@ -20,11 +20,12 @@ import time
 from typing import Any
 
 import nats
+from nats.js import api
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
+
 from betrue.config import env
 from betrue.server import decode_json, encode_json
 from betrue.server.ext import Job, JobQueue, JobsConfig, JobState
-from nats.js import api
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
 
 __all__ = ["JetStreamJobQueue", "JetStreamJobsConfig", "drop_streams"]
 
@@ -47,15 +48,21 @@ class JetStreamJobQueue(JobQueue):
         >>> from betrue.server import Application
         >>> app = Application("shop", http=False)
         >>> spec = app.replace_service("jobs", JetStreamJobQueue)   # JOBS_NATS_URL=nats://...
+        >>> # or on the app's ``nats`` service (betrue.nats.NatsConnection), sharing its connection:
+        >>> # app.replace_service("jobs", JetStreamJobQueue, deps={"nats": "nats"})
     """
 
     config_class = JetStreamJobsConfig
     config: JetStreamJobsConfig
 
-    def __init__(self, config: JetStreamJobsConfig | None = None, *, connection: Any = None, **deps: Any) -> None:
-        super().__init__(config or JetStreamJobsConfig.from_dict({}), **deps)
+    def __init__(
+        self, config: JetStreamJobsConfig | None = None, *, connection: Any = None, nats: Any = None, **deps: Any
+    ) -> None:
+        super().__init__(config or JetStreamJobsConfig.from_dict({}), nats=nats, **deps)
         self.connection: Any = connection
-        self._own_connection = connection is None
+        self._nats = nats
+        """The ``nats`` service when given as a dependency: its connection is used, ``JOBS_NATS_URL`` is not."""
+        self._own_connection = connection is None and nats is None
         self.js: Any = None
         self.kv: Any = None
         self._pull: Any = None
@@ -64,6 +71,8 @@ class JetStreamJobQueue(JobQueue):
         self._ready = asyncio.Lock()
 
     async def start(self) -> JetStreamJobQueue:
+        if self.connection is None and self._nats is not None:
+            self.connection = self._nats.client
         if self.connection is None:
             self.connection = await nats.connect(self.config.url, name="betrue-jobs")
         self.js = self.connection.jetstream()

@@ -24,6 +24,7 @@ from betrue.server.ext import Job, JobQueue, JobsConfig, JobState
 __all__ = ["PostgresJobQueue", "PostgresJobsConfig"]
 
 _ACTIVE = "('queued', 'failed', 'running')"
+# JSON goes in and out as text (``$1::text::jsonb``, ``params::text``): the same whatever codecs the pool has.
 _COLUMNS = (
     "id, code, params::text AS params, meta::text AS meta, key, priority, state, attempt, max_attempts, timeout, "
     "last_error, result::text AS result, extract(epoch FROM run_at)::float8 AS run_at, "
@@ -52,13 +53,19 @@ class PostgresJobQueue(JobQueue):
         >>> from betrue.server import Application
         >>> app = Application("shop", http=False)
         >>> spec = app.replace_service("jobs", PostgresJobQueue)   # JOBS_DATABASE_URL=postgresql://...
+        >>> # or on the app's ``db`` service (betrue.postgres.Database), sharing its pool:
+        >>> # app.replace_service("jobs", PostgresJobQueue, deps={"db": "db"})
     """
 
     config_class = PostgresJobsConfig
     config: PostgresJobsConfig
 
-    def __init__(self, config: PostgresJobsConfig | None = None, *, pool: Any = None, **deps: Any) -> None:
-        super().__init__(config or PostgresJobsConfig.from_dict({}), **deps)
+    def __init__(
+        self, config: PostgresJobsConfig | None = None, *, pool: Any = None, db: Any = None, **deps: Any
+    ) -> None:
+        super().__init__(config or PostgresJobsConfig.from_dict({}), db=db, **deps)
+        self._db = db
+        """The ``db`` service when given as a dependency: its pool is used, ``JOBS_DATABASE_URL`` is not."""
         if not SCHEMA_NAME.match(self.config.schema_name):
             raise ValueError(f"JOBS_PG_SCHEMA={self.config.schema_name!r}: lower-case letters, digits and _ only")
         self.pool: Any = pool
@@ -70,6 +77,8 @@ class PostgresJobQueue(JobQueue):
         self._reaped_at = 0.0
 
     async def start(self) -> PostgresJobQueue:
+        if self.pool is None and self._db is not None:
+            self.pool, self._own_pool = self._db.pool, False
         if self.pool is None:
             self.pool = await asyncpg.create_pool(self.config.dsn, min_size=1, max_size=self.config.workers + 4)
         async with self.pool.acquire() as connection:
@@ -88,7 +97,8 @@ class PostgresJobQueue(JobQueue):
         queue = self._queue()
         insert = (
             f"WITH added AS (INSERT INTO {self._table} (id, queue, code, params, meta, key, priority, run_at, "
-            "max_attempts, timeout) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, to_timestamp($8), $9, $10) "
+            "max_attempts, timeout) VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6, $7, to_timestamp($8), "
+            "$9, $10) "
             f"ON CONFLICT (queue, key) WHERE key IS NOT NULL AND state IN {_ACTIVE} DO NOTHING RETURNING id) "
             "SELECT id, pg_notify($11, $2) FROM added"
         )
@@ -166,7 +176,7 @@ class PostgresJobQueue(JobQueue):
     async def complete(self, job: Job, result: Any) -> bool:
         encoded = encode_json(result).decode()
         return await self._fenced(
-            "state = 'done', result = $3::jsonb, finished_at = now(), lease_until = NULL", job, encoded
+            "state = 'done', result = $3::text::jsonb, finished_at = now(), lease_until = NULL", job, encoded
         )
 
     async def fail(self, job: Job, error: str, retry_at: float | None) -> bool:

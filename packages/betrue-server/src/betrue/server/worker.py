@@ -91,6 +91,12 @@ class JobWorker:
         self._slot.set()
 
     async def _run(self, job: Job) -> None:
+        try:
+            await self._traced(job)
+        except Exception:  # the queue's store failed (connection lost...): the lease runs out, the job runs again
+            logger.opt(exception=True).error("job {} attempt {}: could not be run or recorded", job.id, job.attempt)
+
+    async def _traced(self, job: Job) -> None:
         meta = {**job.meta, "x-job-id": job.id, "x-job-attempt": str(job.attempt)}
         started = time.perf_counter()
         span = None
