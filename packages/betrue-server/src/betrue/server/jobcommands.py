@@ -1,9 +1,10 @@
 """``_jobs/*``: see and handle the jobs of an app's queue through the API, and take jobs from other apps.
 
 ``_jobs/list``, ``_jobs/get``, ``_jobs/retry``, ``_jobs/cancel`` and ``_jobs/stats`` need the role
-``jobs-admin`` (``JOBS_ADMIN_ROLE`` names it in code: ``jobs_group(role=...)``); without an auth service
-they refuse every call. ``_jobs/enqueue`` is how another app enqueues a job for a command this app
-serves (``ctx.enqueue`` routes it here by the routing table); it follows the app's default rule.
+``jobs-admin`` (``JOBS_ADMIN_ROLE``); without an auth service they refuse every call. Their codes start
+with ``_``, so, like ``_app/*``, they are left out of the generated OpenAPI document. ``_jobs/enqueue``
+is how another app enqueues a job for a command this app serves (``ctx.enqueue`` routes it here by the
+routing table); it follows the app's default rule.
 """
 
 from __future__ import annotations
