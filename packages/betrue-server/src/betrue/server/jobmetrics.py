@@ -35,7 +35,7 @@ class JobMetrics:
 
     Example:
         >>> from opentelemetry import metrics
-        >>> from betrue.server.jobqueue import MemoryJobQueue
+        >>> from betrue.server.jobs import MemoryJobQueue
         >>> instruments = JobMetrics(metrics.get_meter("demo"), MemoryJobQueue())
         >>> instruments.ran("mail/send", "done", 0.01)
     """
