@@ -70,6 +70,7 @@ class JobWorker:
                 await self._slot.wait()
                 continue
             try:
+                await self.metrics.refresh()  # at most every few seconds, and only while a meter records
                 jobs = await self.queue.claim(free)
             except Exception:
                 logger.opt(exception=True).error("claiming jobs failed; trying again in {}s", poll)
@@ -81,7 +82,6 @@ class JobWorker:
                 task.add_done_callback(self._finished)
             if not jobs:
                 try:
-                    await self.metrics.refresh()
                     await self.queue.wait(poll)
                 except Exception:
                     await asyncio.sleep(poll)
