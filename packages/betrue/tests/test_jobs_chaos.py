@@ -215,6 +215,7 @@ async def test_1000_jobs_survive_a_worker_killed_every_2_seconds(chaos: Chaos) -
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 async def test_10000_jobs_survive_a_worker_killed_every_2_seconds(chaos: Chaos) -> None:
     await _killed_every_2s(chaos, 10_000, sleep="0.05", concurrency="20", limit=600)
 
