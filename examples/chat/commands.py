@@ -112,6 +112,7 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         quotas.new_room(name, len(known))
     if await store.add_room(room):
         await ctx.emit("chat.room", {"name": room})
+    await store.add_member(room, name)
     connection.join(room)
     if presence.join(room, name, connection.id):
         await ctx.emit("chat.presence", _presence(presence, room, name, online=True), to={"room": room})
@@ -175,7 +176,7 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     text = params.get("text", "").strip()
     attachment = None
     if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)
-        attachment = (await ctx.service("attachments")).owned(params["attachment"], name)
+        attachment = await (await ctx.service("attachments")).owned(params["attachment"], name)
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
     quotas: Quotas = await ctx.service("quotas")
