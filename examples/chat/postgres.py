@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from betrue.postgres import Database, Record
-from betrue.server import BytesDownload, Download, NotFound, Upload
+from betrue.server import BytesDownload, Download, NotFound, UnsupportedMediaType, Upload
 from examples.chat.accounts import Accounts, AccountsConfig
-from examples.chat.attachments import Attachments, AttachmentsConfig
+from examples.chat.attachments import IMAGE_TYPES, Attachments, AttachmentsConfig
+from examples.chat.quotas import Quotas
 from examples.chat.store import ChatConfig, ChatStore, Message
 
 __all__ = ["MIGRATIONS", "PostgresAccounts", "PostgresAttachments", "PostgresChatStore"]
@@ -142,9 +143,14 @@ class PostgresAttachments(Attachments):
     async def stop(self) -> None:
         return None
 
-    async def keep(self, params: Upload, owner: str) -> dict[str, Any]:
+    async def keep(self, params: Upload, owner: str, quotas: Quotas | None = None) -> dict[str, Any]:
         file = await params.file()
+        media = file.content_type.split(";", 1)[0].strip().lower()  # as Attachments.keep: IMAGE/PNG is image/png
+        if media not in IMAGE_TYPES:
+            raise UnsupportedMediaType(f"Images only: {', '.join(IMAGE_TYPES)}", details={"reason": "content_type"})
         data = await file.read()  # at most the command's max_size (5 MiB)
+        if quotas is not None:
+            quotas.uploaded(owner, len(data))  # over quota: raises before anything is stored
         attachment_id = secrets.token_hex(16)
         name = Path(file.filename or "image").name[:100]
         await self.db.execute(
@@ -152,11 +158,11 @@ class PostgresAttachments(Attachments):
             attachment_id,
             owner,
             name,
-            file.content_type,
+            media,
             len(data),
             data,
         )
-        return {"id": attachment_id, "name": name, "type": file.content_type, "size": len(data)}
+        return {"id": attachment_id, "name": name, "type": media, "size": len(data)}
 
     async def public(self, attachment_id: str) -> dict[str, Any]:
         return await self._found(attachment_id, owner=None)
