@@ -56,11 +56,12 @@ class Served:
 
 
 @asynccontextmanager
-async def serve_chat(**env: str) -> AsyncIterator[Served]:
-    """The chat example on a free port, with one registered user (``ann``); ``env`` adds settings."""
+async def serve_chat(database: str, **env: str) -> AsyncIterator[Served]:
+    """The chat example on a free port and its own fresh ``database``, with one registered user (``ann``);
+    ``env`` adds settings."""
     from examples.chat.app import create_app
 
-    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", **FAST_HASHES, **GENEROUS, **env}
+    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "ERROR", "DATABASE_URL": database, **FAST_HASHES, **GENEROUS, **env}
     app = create_app(environ=environ, env_file=None)
     await app.start()
     http = app.service("http")
@@ -77,9 +78,9 @@ async def serve_chat(**env: str) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-async def chat() -> AsyncIterator[Served]:
-    """The chat example on a free port, with one registered user (``ann``)."""
-    async with serve_chat() as served:
+async def chat(chat_database: str) -> AsyncIterator[Served]:
+    """The chat example on a free port and a fresh database, with one registered user (``ann``)."""
+    async with serve_chat(chat_database) as served:
         yield served
 
 

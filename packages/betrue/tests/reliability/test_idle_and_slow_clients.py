@@ -20,16 +20,17 @@ IDLE = "idle and slow clients"
 ROOT = Path(__file__).resolve().parents[4]
 
 SERVER = """
-import resource, sys
+import os, resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 from examples.chat.app import create_app
 app = create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "INFO", "CHAT_ARGON2_MEMORY": "1024",
+                          "DATABASE_URL": os.environ["DATABASE_URL"],
                           "CHAT_ARGON2_TIME": "1"}, env_file=None)
 app.run()
 """
 
 
-async def test_slow_headers_and_bodies_are_cut_and_silence_is_closed() -> None:
+async def test_slow_headers_and_bodies_are_cut_and_silence_is_closed(chat_database: str) -> None:
     cases = [
         ("silent", b"", 0.0),
         (
@@ -46,7 +47,7 @@ async def test_slow_headers_and_bodies_are_cut_and_silence_is_closed() -> None:
         ),
     ]
     quick = {"HTTP_IDLE_TIMEOUT": "1", "HTTP_HEADER_TIMEOUT": "1", "HTTP_BODY_TIMEOUT": "1"}
-    async with serve_chat(**quick) as chat:
+    async with serve_chat(chat_database, **quick) as chat:
         results = await asyncio.gather(
             *(exchange(chat.host, chat.port, raw, wait=15, pause=pause) for _, raw, pause in cases)
         )
@@ -58,7 +59,9 @@ async def test_slow_headers_and_bodies_are_cut_and_silence_is_closed() -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_NOFILE and 1,100 sockets: Linux only")
-async def test_1100_idle_sockets_against_1024_file_handles_leave_the_server_answering(tmp_path: Path) -> None:
+async def test_1100_idle_sockets_against_1024_file_handles_leave_the_server_answering(
+    tmp_path: Path, chat_database: str
+) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 1400:
         pytest.skip(f"this process may open only {hard} files; the attack needs 1,400")
@@ -72,7 +75,7 @@ async def test_1100_idle_sockets_against_1024_file_handles_leave_the_server_answ
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
             stderr=log_file,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": chat_database},
         )
         idle: list[asyncio.StreamWriter] = []
         try:

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[4]
 SHUTDOWN = 3.0
 
 
-async def start_server() -> tuple[asyncio.subprocess.Process, int]:
+async def start_server(database: str) -> tuple[asyncio.subprocess.Process, int]:
     env = {
         **os.environ,
+        "DATABASE_URL": database,
         "PYTHONPATH": str(ROOT),
         "HTTP_PORT": "0",
         "LOG_LEVEL": "WARNING",
@@ -105,8 +106,8 @@ async def ws_client(port: int, outcome: Outcome) -> None:
         return
 
 
-async def run(http_clients: int, ws_clients: int, load_seconds: float) -> None:
-    process, port = await start_server()
+async def run(database: str, http_clients: int, ws_clients: int, load_seconds: float) -> None:
+    process, port = await start_server(database)
     outcome = Outcome()
     stop = asyncio.Event()
     try:
@@ -139,10 +140,10 @@ async def run(http_clients: int, ws_clients: int, load_seconds: float) -> None:
     assert outcome.statuses.count(200) > http_clients
 
 
-async def test_sigterm_under_load_answers_every_request_it_took() -> None:
-    await run(http_clients=20, ws_clients=3, load_seconds=1.5)
+async def test_sigterm_under_load_answers_every_request_it_took(chat_database: str) -> None:
+    await run(chat_database, http_clients=20, ws_clients=3, load_seconds=1.5)
 
 
 @pytest.mark.slow
-async def test_sigterm_under_heavy_load_answers_every_request_it_took() -> None:
-    await run(http_clients=150, ws_clients=20, load_seconds=10)
+async def test_sigterm_under_heavy_load_answers_every_request_it_took(chat_database: str) -> None:
+    await run(chat_database, http_clients=150, ws_clients=20, load_seconds=10)
