@@ -194,6 +194,6 @@ async def test_attribute_form_builds_codes_of_any_depth() -> None:
 async def test_bad_routes_are_config_errors_and_unknown_schemes_fail_at_start() -> None:
     with pytest.raises(ConfigError, match="ROUTES"):
         await Application("a", env_file=None, environ={"ROUTES": "game=nowhere"}).start(serve=False)
-    app = Application("b", env_file=None, environ={"ROUTES": "game=nats://127.0.0.1:4222"})
-    with pytest.raises(ValueError, match=r"no transport for 'nats://127\.0\.0\.1:4222'"):
+    app = Application("b", env_file=None, environ={"ROUTES": "game=amqp://127.0.0.1:5672"})
+    with pytest.raises(ValueError, match=r"no transport for 'amqp://127\.0\.0\.1:5672'"):
         await app.start(serve=False)

@@ -16,6 +16,11 @@ What each kind of backend implements and where it plugs in:
   service; it calls ``app.handle(code, params, meta, adapter=..., connection=...)``;
 * a push target: a ``Connection`` (what ``ctx.connection`` is; ``send`` pushes an event to it);
 * a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``).
+* a gateway upstream source (``GATEWAY_UPSTREAMS=<name>``): an ``UpstreamSource`` factory ``(Gateway) -> source``
+  registered under the entry-point group ``UPSTREAM_SOURCE_ENTRY_POINTS``; it calls ``gateway.declare``,
+  ``gateway.discover`` and ``gateway.mark_down`` as upstreams come and go;
+* AsyncAPI: a started service with ``extend_asyncapi(document, events)`` (``ExtendsAsyncApi``) adds servers
+  and channels to the document.
 
 Backend packages import from ``betrue.config``, ``betrue.server`` and ``betrue.server.ext`` only; an
 import-linter contract in ``make lint`` holds them to it.
@@ -40,8 +45,11 @@ from betrue.server.client._calls import Call, ClientMiddleware, Send
 from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
+from betrue.server.docs._asyncapi import ExtendsAsyncApi
 from betrue.server.errors import error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
+from betrue.server.gateway._gateway import Gateway
+from betrue.server.gateway._upstreams import UPSTREAM_SOURCE_ENTRY_POINTS, Upstream, UpstreamSource
 from betrue.server.jobs import Job, JobQueue, JobsConfig
 from betrue.server.response import error_envelope, success_envelope
 from betrue.server.router import Router, StageFactory
@@ -52,6 +60,7 @@ __all__ = [
     "PLUGGABLE",
     "TIMEOUT_HEADER",
     "TRANSPORT_ENTRY_POINTS",
+    "UPSTREAM_SOURCE_ENTRY_POINTS",
     "Adapter",
     "Call",
     "CallPath",
@@ -62,6 +71,8 @@ __all__ = [
     "Event",
     "EventBus",
     "EventCallback",
+    "ExtendsAsyncApi",
+    "Gateway",
     "Job",
     "JobQueue",
     "JobsConfig",
@@ -73,6 +84,8 @@ __all__ = [
     "Subscription",
     "Transport",
     "TransportFactory",
+    "Upstream",
+    "UpstreamSource",
     "deadline_from_meta",
     "error_envelope",
     "error_for_code",

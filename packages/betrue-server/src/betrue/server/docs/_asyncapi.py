@@ -1,13 +1,14 @@
 """The AsyncAPI 3.0 document of an application: its declared events as WebSocket pushes.
 
 The WebSocket channel carries command calls (``{"id", "command", "params", "meta"}`` answered by
-the envelope plus ``"id"``) and the pushes of declared events (``{"event", "data"}``). NATS
-subjects can join as channels of their own once the NATS event format is fixed.
+the envelope plus ``"id"``) and the pushes of declared events (``{"event", "data"}``). A started
+service with an ``extend_asyncapi(document, events)`` method adds its own servers and channels (the
+``nats`` service of betrue-nats adds the NATS server and a channel per declared event).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from betrue.server.docs._schemas import SchemaComponents
 from betrue.server.eventdecl import EventDeclaration, declared_events
@@ -15,7 +16,15 @@ from betrue.server.eventdecl import EventDeclaration, declared_events
 if TYPE_CHECKING:
     from betrue.server.application import Application
 
-__all__ = ["asyncapi_document"]
+__all__ = ["ExtendsAsyncApi", "asyncapi_document"]
+
+
+@runtime_checkable
+class ExtendsAsyncApi(Protocol):
+    """A service that adds servers, channels or operations to the AsyncAPI document (a NATS connection)."""
+
+    def extend_asyncapi(self, document: dict[str, Any], events: list[str]) -> None: ...
+
 
 ASYNCAPI_VERSION = "3.0.0"
 
@@ -128,7 +137,7 @@ def asyncapi_document(
             "description": _receivers(declaration),
             "messages": [{"$ref": f"#/channels/ws/messages/{key}"}],
         }
-    return {
+    document = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": title or app.name,
@@ -140,3 +149,11 @@ def asyncapi_document(
         "operations": operations,
         "components": {"messages": messages, "schemas": components.schemas},
     }
+    for name in app.container.specs:
+        if not app.container.has(name):
+            continue
+        service = app.container.get(name)
+        # Looked up on the class: the client answers any attribute (``client.game``).
+        if callable(getattr(type(service), "extend_asyncapi", None)):
+            service.extend_asyncapi(document, [_message_key(declaration.name) for declaration in events])
+    return document

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -12,7 +12,14 @@ from loguru import logger
 from betrue.server.client.transports.base import Transport
 from betrue.server.errors import ServiceUnavailable, error_from_envelope
 from betrue.server.gateway._proxy import describe_upstream, proxy_command
-from betrue.server.gateway._upstreams import GatewayConfig, Upstream, parse_upstreams
+from betrue.server.gateway._upstreams import (
+    UPSTREAM_SOURCE_ENTRY_POINTS,
+    GatewayConfig,
+    Upstream,
+    UpstreamSource,
+    parse_upstreams,
+    split_sources,
+)
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
@@ -44,6 +51,8 @@ class Gateway:
         self.discovered = asyncio.Condition()
         """Notified after every reading of an upstream (``await g.discovered.wait_for(predicate)`` under it)."""
         self._task: asyncio.Task[None] | None = None
+        self.sources: list[UpstreamSource] = []
+        """Started from the words of ``GATEWAY_UPSTREAMS`` (``nats``): they declare upstreams as apps come and go."""
 
     def declare(
         self, group: str, names: Sequence[str] | None, target: str | Transport, *, from_config: bool = False
@@ -64,14 +73,22 @@ class Gateway:
 
     async def start(self) -> Gateway:
         self.discovered = asyncio.Condition()  # of this run's event loop
-        for group, url in parse_upstreams(self.config.upstreams):
+        names, listed = split_sources(self.config.upstreams)
+        for group, url in parse_upstreams(listed):
             self.declare(group, None, url, from_config=True)
         await asyncio.gather(*(self.discover(upstream) for upstream in self.upstreams.values()))
+        for name in names:
+            source = _installed_source(name)(self)
+            await source.start()
+            self.sources.append(source)
         self.app.router.add_resolver(self.resolve)
         self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
         return self
 
     async def stop(self) -> None:
+        for source in reversed(self.sources):
+            await source.stop()
+        self.sources.clear()
         self.app.router.remove_resolver(self.resolve)
         task, self._task = self._task, None
         if task is not None:
@@ -86,6 +103,13 @@ class Gateway:
             else:
                 upstream.up = upstream.tried = False
                 upstream.next_try, upstream.discovering = 0.0, None
+
+    def mark_down(self, upstream: Upstream) -> None:
+        """An upstream source says ``upstream`` has gone: its commands answer 503 until it is discovered again."""
+        if upstream.up:
+            logger.warning("upstream {} has gone", upstream.key)
+        upstream.up, upstream.tried = False, True
+        upstream.next_try = time.monotonic() + self.config.retry_interval
 
     def _transport(self, upstream: Upstream) -> Transport:
         target = upstream.target
@@ -186,6 +210,16 @@ class Gateway:
                 last_full = now
             due = [u for u in self.upstreams.values() if full or (not u.up and now >= u.next_try)]
             await asyncio.gather(*(self.discover(upstream) for upstream in due))
+
+
+def _installed_source(name: str) -> Callable[[Gateway], UpstreamSource]:
+    """The upstream source an installed package registered as ``name`` (group ``betrue.upstream_sources``)."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=UPSTREAM_SOURCE_ENTRY_POINTS, name=name):
+        factory: Callable[[Gateway], UpstreamSource] = entry.load()
+        return factory
+    raise ValueError(f"GATEWAY_UPSTREAMS names {name!r}, but no installed package provides that upstream source")
 
 
 def proxy(

@@ -3,14 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydantic import field_validator
 
 from betrue.config import Config, env
 from betrue.server.client.transports.base import Transport
 
-__all__ = ["GatewayConfig", "Upstream", "parse_upstreams"]
+__all__ = [
+    "UPSTREAM_SOURCE_ENTRY_POINTS",
+    "GatewayConfig",
+    "Upstream",
+    "UpstreamSource",
+    "parse_upstreams",
+    "split_sources",
+]
+
+UPSTREAM_SOURCE_ENTRY_POINTS = "betrue.upstream_sources"
+"""Entry-point group: name = a word in ``GATEWAY_UPSTREAMS`` (``nats``), value = ``(gateway) -> UpstreamSource``."""
+
+_SOURCE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+
+
+class UpstreamSource(Protocol):
+    """Finds upstreams by itself and keeps the gateway told (``GATEWAY_UPSTREAMS=nats``, in betrue-nats).
+
+    It calls ``gateway.declare(...)`` and ``gateway.discover(upstream)`` for an app that appears and
+    ``gateway.mark_down(upstream)`` for one that leaves; the gateway starts it after reading its own list.
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def split_sources(text: str) -> tuple[list[str], str]:
+    """The names of upstream sources (bare words, ``nats``) and the rest of ``GATEWAY_UPSTREAMS``.
+
+    Example:
+        >>> split_sources("nats, game=http://127.0.0.1:3001")
+        (['nats'], 'game=http://127.0.0.1:3001')
+    """
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    return [item for item in items if _SOURCE.fullmatch(item)], ",".join(
+        item for item in items if not _SOURCE.fullmatch(item)
+    )
 
 
 def parse_upstreams(text: str) -> list[tuple[str, str]]:
@@ -36,7 +75,8 @@ class GatewayConfig(Config):
     upstreams: str = env(
         "GATEWAY_UPSTREAMS",
         "",
-        description="Upstream apps: a URL serves every group the app has, group=URL only that group",
+        description="Upstream apps: a URL serves every group the app has, group=URL only that group; "
+        "a word names a source that finds them (nats: betrue-nats discovery)",
         example="game=http://127.0.0.1:3001,chat=http://127.0.0.1:3002",
     )
     interval: float = env(
@@ -52,7 +92,15 @@ class GatewayConfig(Config):
     @field_validator("upstreams")
     @classmethod
     def _check_upstreams(cls, value: str) -> str:
-        parse_upstreams(value)
+        names, listed = split_sources(value)
+        parse_upstreams(listed)
+        from importlib.metadata import entry_points
+
+        for name in names:
+            if not entry_points(group=UPSTREAM_SOURCE_ENTRY_POINTS, name=name):
+                raise ValueError(
+                    f"{name!r}: not a URL, and no installed package provides an upstream source of that name"
+                )
         return value
 
 
