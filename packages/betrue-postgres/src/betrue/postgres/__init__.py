@@ -9,11 +9,10 @@ Example:
 
 from betrue.postgres.config import DatabaseConfig
 from betrue.postgres.connection import DbConnection
-from betrue.postgres.database import Database, Isolation
+from betrue.postgres.database import Database, DatabaseUnavailable, Isolation
 from betrue.postgres.embedded import describe_dsn, resolve_dsn
 from betrue.postgres.errors import is_connection_loss, is_retryable, translate
 from betrue.postgres.migrations import HISTORY_TABLE, Migration, MigrationError, Migrations, MigrationStatus
-from betrue.postgres.pool import DatabaseUnavailable
 from betrue.postgres.types import Connection, Record
 
 __all__ = [

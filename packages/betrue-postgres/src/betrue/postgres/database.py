@@ -24,13 +24,13 @@ from betrue.postgres.config import DatabaseConfig
 from betrue.postgres.embedded import describe_dsn, resolve_dsn
 from betrue.postgres.errors import is_database_error, is_retryable, translate
 from betrue.postgres.migrations import Migrations
-from betrue.postgres.pool import open_pool
+from betrue.postgres.pool import DatabaseUnavailable, open_pool
 from betrue.postgres.tracing import QueryTracer
 from betrue.postgres.types import Connection, Record
 from betrue.server import Service, ServiceUnavailable
 from betrue.server.ext import Readiness
 
-__all__ = ["Database", "Isolation"]
+__all__ = ["Database", "DatabaseUnavailable", "Isolation"]
 
 T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
