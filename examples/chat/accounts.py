@@ -51,7 +51,10 @@ class AccountsConfig(Config):
 
 
 class Accounts(Service):
-    """Users and their password hashes, in memory (``accounts``)."""
+    """Users and their password hashes (``accounts``): in memory here, in PostgreSQL in ``PostgresAccounts``.
+
+    Subclasses keep the accounts elsewhere by overriding ``find`` and ``insert``.
+    """
 
     name = "accounts"
     config_class = AccountsConfig
@@ -65,23 +68,36 @@ class Accounts(Service):
         self._names: dict[str, str] = {}  # case-folded -> as registered: "ANN" logs in as "ann"
         self._decoy = self.hasher.hash("a password nobody has")
 
+    async def find(self, folded: str) -> tuple[str, str] | None:
+        """(name as registered, password hash) of the account whose case-folded name is ``folded``."""
+        if folded not in self._hashes:
+            return None
+        return self._names[folded], self._hashes[folded]
+
+    async def insert(self, name: str, folded: str, hashed: str) -> bool:
+        """Store a new account; False when the (case-folded) name is taken."""
+        if folded in self._hashes:
+            return False
+        self._hashes[folded] = hashed
+        self._names[folded] = name
+        return True
+
     async def register(self, name: str, password: str) -> None:
-        if name.casefold() in self._hashes:
+        if await self.find(name.casefold()) is not None:
             raise Conflict("This name is taken", details={"reason": "taken"})
         hashed = await asyncio.to_thread(self.hasher.hash, password)
-        if name.casefold() in self._hashes:  # registered meanwhile, while this one was hashing
+        if not await self.insert(name, name.casefold(), hashed):  # registered meanwhile, while this one hashed
             raise Conflict("This name is taken", details={"reason": "taken"})
-        self._hashes[name.casefold()] = hashed
-        self._names[name.casefold()] = name
 
     async def check(self, name: str, password: str) -> str | None:
         """The account's name when ``password`` is its password; an unknown name costs as long (a decoy hash)."""
-        hashed = self._hashes.get(name.casefold(), self._decoy)
+        found = await self.find(name.casefold())
+        hashed = found[1] if found is not None else self._decoy
         try:
             await asyncio.to_thread(self.hasher.verify, hashed, password)
         except (VerificationError, InvalidHashError):
             return None
-        return self._names.get(name.casefold()) if hashed is not self._decoy else None
+        return found[0] if found is not None else None
 
 
 async def _session(name: str, ctx: Context) -> dict[str, Any]:

@@ -9,13 +9,16 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
+from betrue.postgres import Database
 from betrue.server import Adapter, Application, JwtAuthenticator, use_auth
 from betrue.static import DocsService, StaticService
 from betrue.ws import CLIENT_DIR, WsAdapter
 from examples.chat.accounts import Accounts
 from examples.chat.attachments import Attachments
 from examples.chat.commands import chat, user
+from examples.chat.postgres import MIGRATIONS, PostgresAccounts, PostgresAttachments, PostgresChatStore
 from examples.chat.presence import Presence
 from examples.chat.store import MemoryChatStore
 
@@ -34,8 +37,17 @@ class Banner(Adapter):
         print(f"chat: open {self.services['http'].url}/ in a browser", flush=True)
 
 
-def create_app(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
-    """Build the chat application; tests pass ``environ={"HTTP_PORT": "0"}``.
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | None = ".env",
+    *,
+    store: Literal["postgres", "memory"] = "postgres",
+) -> Application:
+    """Build the chat application; tests pass ``environ={"HTTP_PORT": "0", "DATABASE_URL": ...}``.
+
+    Accounts, rooms, memberships, messages and images are kept in PostgreSQL (``DATABASE_URL``; without it
+    an embedded server keeps its data in ``.betrue/postgres``), the tables made by the migrations in
+    examples/chat/migrations at start. ``store="memory"`` keeps them in memory instead (unit tests).
 
     Without ``JWT_SECRET`` a random one is made at start: fine for one process, but logins do not
     survive a restart and two instances do not accept each other's tokens.
@@ -44,9 +56,17 @@ def create_app(environ: Mapping[str, str] | None = None, env_file: str | None = 
     settings.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
     application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file)
     use_auth(application, JwtAuthenticator)  # every command but user/login and user/register needs a token
-    application.add_service(Accounts)
-    application.add_service(Attachments)
-    application.add_service(MemoryChatStore, name="chat_store")
+    if store == "postgres":
+        application.add_service(
+            Database, config={"migrations": str(MIGRATIONS), "namespace": "chat", "migrate": "auto"}
+        )
+        application.add_service(PostgresAccounts)
+        application.add_service(PostgresAttachments)
+        application.add_service(PostgresChatStore)
+    else:
+        application.add_service(Accounts)
+        application.add_service(Attachments)
+        application.add_service(MemoryChatStore, name="chat_store")
     application.add_service(Presence)
     application.add_service(WsAdapter)
     application.add_service(

@@ -16,6 +16,7 @@ from typing import Any
 from betrue.config import Config, env
 from betrue.server import (
     Context,
+    Download,
     FileDownload,
     NotFound,
     PayloadTooLarge,
@@ -51,7 +52,10 @@ class AttachmentsConfig(Config):
 
 
 class Attachments(Service):
-    """Uploaded images on disk, with who uploaded each (``attachments``)."""
+    """Uploaded images on disk, with who uploaded each, known while the process lives (``attachments``).
+
+    The app keeps them in PostgreSQL instead (``PostgresAttachments``); this one serves unit tests.
+    """
 
     name = "attachments"
     config_class = AttachmentsConfig
@@ -82,22 +86,22 @@ class Attachments(Service):
         name = Path(file.filename or "image").name[:100]
         self._known[attachment_id] = {"id": attachment_id, "name": name, "type": file.content_type, "size": size}
         self._known[attachment_id]["owner"] = owner
-        return self.public(attachment_id)
+        return await self.public(attachment_id)
 
-    def public(self, attachment_id: str) -> dict[str, Any]:
+    async def public(self, attachment_id: str) -> dict[str, Any]:
         found = self._known.get(attachment_id)
         if found is None:
             raise NotFound("No such attachment", details={"attachment": attachment_id})
         return {key: value for key, value in found.items() if key != "owner"}
 
-    def owned(self, attachment_id: str, owner: str) -> dict[str, Any]:
+    async def owned(self, attachment_id: str, owner: str) -> dict[str, Any]:
         """The attachment, if ``owner`` uploaded it (others get 404: ids are not shared by guessing)."""
         if self._known.get(attachment_id, {}).get("owner") != owner:
             raise NotFound("No such attachment", details={"attachment": attachment_id})
-        return self.public(attachment_id)
+        return await self.public(attachment_id)
 
-    def download(self, attachment_id: str) -> FileDownload:
-        found = self.public(attachment_id)
+    async def download(self, attachment_id: str) -> Download:
+        found = await self.public(attachment_id)
         assert self.folder is not None
         path = self.folder / attachment_id
         return FileDownload(path, filename=found["name"], content_type=found["type"], inline=True)
@@ -124,4 +128,4 @@ async def upload(params: Upload, ctx: Context) -> dict[str, Any]:
 async def attachment(params: dict[str, Any], ctx: Context) -> Response:
     """The image of an attachment (inline, with its type; Range is answered)."""
     attachments: Attachments = await ctx.service("attachments")
-    return Response(stream=attachments.download(params["id"]))
+    return Response(stream=await attachments.download(params["id"]))

@@ -96,6 +96,7 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     presence: Presence = await ctx.service("presence")
     if await store.add_room(room):
         await ctx.emit("chat.room", {"name": room})
+    await store.add_member(room, name)
     connection.join(room)
     if presence.join(room, name, connection.id):
         await ctx.emit("chat.presence", _presence(presence, room, name, online=True), to={"room": room})
@@ -141,7 +142,7 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     text = params.get("text", "").strip()
     attachment = None
     if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)
-        attachment = (await ctx.service("attachments")).owned(params["attachment"], name)
+        attachment = await (await ctx.service("attachments")).owned(params["attachment"], name)
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
     store: ChatStore = await ctx.service("chat_store")

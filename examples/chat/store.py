@@ -1,7 +1,7 @@
-"""Where the chat keeps rooms and messages: the ``chat_store`` service (in memory here).
+"""Where the chat keeps rooms, memberships and messages: the ``chat_store`` service.
 
-Commands only use the ``ChatStore`` methods, so a PostgreSQL store can replace the memory one with
-``app.replace_service("chat_store", PostgresChatStore)`` and no change to the commands.
+Commands only use the ``ChatStore`` methods. The app keeps them in PostgreSQL (``PostgresChatStore`` in
+examples/chat/postgres.py); the memory store here serves unit tests (``create_app(store="memory")``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ class ChatStore(Service, ABC):
         """Create ``room``; False when it existed already."""
 
     @abstractmethod
+    async def add_member(self, room: str, user: str) -> None:
+        """Remember that ``user`` joined ``room`` (kept after they leave: who ever took part)."""
+
+    @abstractmethod
+    async def members(self, room: str) -> list[str]:
+        """Everyone who ever joined ``room``, sorted."""
+
+    @abstractmethod
     async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
         """Store a message (with an image ``attachment`` when given) and return it with its id and time."""
 
@@ -64,6 +72,7 @@ class MemoryChatStore(ChatStore):
         self.config: ChatConfig = config
         self._rooms: dict[str, deque[Message]] = {room: deque(maxlen=config.history) for room in config.rooms}
         self._ids = itertools.count(1)
+        self._members: dict[str, set[str]] = {}
 
     async def rooms(self) -> list[str]:
         return list(self._rooms)
@@ -73,6 +82,13 @@ class MemoryChatStore(ChatStore):
             return False
         self._rooms[room] = deque(maxlen=self.config.history)
         return True
+
+    async def add_member(self, room: str, user: str) -> None:
+        await self.add_room(room)
+        self._members.setdefault(room, set()).add(user)
+
+    async def members(self, room: str) -> list[str]:
+        return sorted(self._members.get(room, ()))
 
     async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
         await self.add_room(room)

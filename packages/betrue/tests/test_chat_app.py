@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,11 +48,12 @@ async def login(client: WsClient, name: str) -> str:
 
 
 @pytest.fixture
-def chat_app(monkeypatch: pytest.MonkeyPatch) -> Application:
+def chat_app(monkeypatch: pytest.MonkeyPatch, chat_database: str) -> Application:
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
-    return create_app(environ={"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", **FAST_HASHES}, env_file=None)
+    environ = {"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", "DATABASE_URL": chat_database, **FAST_HASHES}
+    return create_app(environ=environ, env_file=None)
 
 
 @pytest.fixture
@@ -224,20 +227,78 @@ async def test_guessing_passwords_is_rate_limited(base_url: str) -> None:
     assert answers == [401] * 10 + [429]
 
 
-async def test_make_run_serves_the_chat_and_prints_its_url() -> None:
+async def serve_chat(environ: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """``betrue run examples.chat.app:app`` (what ``make run`` does) and the URL it printed."""
     betrue = Path(sys.executable).with_name("betrue")
-    environ = {**os.environ, "HTTP_PORT": "0", "LOG_LEVEL": "WARNING"}
     process = await asyncio.create_subprocess_exec(
-        str(betrue), "run", "examples.chat.app:app", cwd=ROOT, env=environ, stdout=subprocess.PIPE
+        str(betrue),
+        "run",
+        "examples.chat.app:app",
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 90)).decode()
+    assert line.startswith("chat: open http://127.0.0.1:"), line
+    return process, line.split()[2].rstrip("/")
+
+
+async def stop_chat(process: asyncio.subprocess.Process) -> str:
+    """SIGINT, as Ctrl-C does; the exit code must be 0. Returns what it logged."""
+    process.send_signal(signal.SIGINT)
+    _, logged = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, logged.decode()[-2000:]
+    return logged.decode()
+
+
+async def test_make_run_keeps_users_rooms_and_history_in_the_embedded_postgres_across_a_restart() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="betrue-chat-"))  # in /tmp: the embedded server's user can reach it
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
+    environ |= {"HTTP_PORT": "0", "LOG_LEVEL": "INFO", "DB_EMBEDDED_DIR": str(folder / "pg"), **FAST_HASHES}
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        assert line.startswith("chat: open http://127.0.0.1:"), line
-        url = line.split()[2]
-        async with aiohttp.ClientSession() as session, session.get(url) as page:
-            assert page.status == 200
-            assert "betrue chat" in await page.text()
+        process, url = await serve_chat(environ)
+        try:
+            async with aiohttp.ClientSession() as session, session.get(url + "/") as page:
+                assert page.status == 200
+                assert "betrue chat" in await page.text()
+            async with WsClient(url + "/ws") as ann, aiohttp.ClientSession() as http:
+                token = await login(ann, "ann")
+                await ann.call("chat/join", {"room": "kept"})
+                form = aiohttp.FormData()
+                form.add_field("file", PNG, filename="dot.png", content_type="image/png")
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.post(url + "/api/chat/upload", data=form, headers=headers) as reply:
+                    image = (await reply.json())["result"]["id"]
+                sent = {"room": "kept", "text": "still here after a restart", "attachment": image}
+                await ann.call("chat/send", sent)
+        finally:
+            logged = await stop_chat(process)
+        assert "database: embedded PostgreSQL" in logged  # one line says which database
+
+        process, url = await serve_chat(environ)
+        try:
+            async with aiohttp.ClientSession() as http:
+                credentials = {"name": "ann", "password": PASSWORD}
+                async with http.post(url + "/api/user/login", json=credentials) as reply:
+                    assert reply.status == 200
+                    token = (await reply.json())["result"]["token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.post(url + "/api/chat/rooms", json={}, headers=headers) as reply:
+                    rooms = [room["name"] for room in (await reply.json())["result"]["rooms"]]
+                async with http.post(url + "/api/chat/history", json={"room": "kept"}, headers=headers) as reply:
+                    messages = (await reply.json())["result"]["messages"]
+                async with http.post(url + "/api/chat/attachment", json={"id": image}, headers=headers) as reply:
+                    kept_image = (reply.status, await reply.read())
+                taken = {"name": "ann", "password": "another password"}
+                async with http.post(url + "/api/user/register", json=taken) as reply:
+                    assert reply.status == 409
+        finally:
+            await stop_chat(process)
     finally:
-        process.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(process.wait(), 20) == 0
+        shutil.rmtree(folder, ignore_errors=True)
+    assert rooms == ["general", "random", "kept"]
+    assert [(m["user"], m["text"]) for m in messages] == [("ann", "still here after a restart")]
+    assert messages[0]["attachment"] == {"id": image, "name": "dot.png", "type": "image/png", "size": len(PNG)}
+    assert kept_image == (200, PNG)

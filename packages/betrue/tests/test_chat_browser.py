@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-async def chat_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+async def chat_url(monkeypatch: pytest.MonkeyPatch, chat_database: str) -> AsyncIterator[str]:
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
     environ = {"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", "CHAT_ARGON2_MEMORY": "1024", "CHAT_ARGON2_TIME": "1"}
+    environ["DATABASE_URL"] = chat_database
     app: Application = create_app(environ=environ, env_file=None)
     await app.start()
     try:
@@ -159,4 +160,55 @@ async def test_the_page_asks_for_a_login_and_refuses_a_wrong_password(browser: A
     await page.get_by_test_id("login-submit").click()
     await expect(page.get_by_test_id("me")).to_have_text("ann")
     await context.close()
+    assert problems == []
+
+
+async def test_after_a_server_restart_the_page_logs_in_again_and_shows_the_history(
+    browser: Any, monkeypatch: pytest.MonkeyPatch, chat_database: str
+) -> None:
+    from playwright.async_api import expect
+
+    from betrue.postgres.scratch import free_port
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from examples.chat.app import create_app
+
+    expect.set_options(timeout=10_000)
+    port = str(free_port())  # the same address before and after the restart, as for a real server
+    environ = {"HTTP_PORT": port, "LOG_LEVEL": "WARNING", "CHAT_ARGON2_MEMORY": "1024", "CHAT_ARGON2_TIME": "1"}
+    environ["DATABASE_URL"] = chat_database  # a new JWT_SECRET each start: old tokens die, accounts must not
+    problems: list[str] = []
+    first: Application = create_app(environ=environ, env_file=None)
+    await first.start()
+    try:
+        url = first.service("http").url + "/"
+        ann = await _open_as(browser, url, "ann", problems)
+        await expect(ann.get_by_test_id("status")).to_have_attribute("data-state", "open")
+        await expect(ann.get_by_test_id("users").locator("li")).to_have_text(["ann"])  # joined #general
+        await ann.get_by_test_id("text").fill("written before the restart")
+        await ann.get_by_test_id("send").click()
+        await expect(ann.get_by_test_id("messages").locator(".message .text")).to_have_text(
+            ["written before the restart"]
+        )
+        await ann.context.close()
+    finally:
+        await first.stop()
+
+    second: Application = create_app(environ=environ, env_file=None)
+    await second.start()
+    try:
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(url)
+        await page.get_by_test_id("login-name").fill("ann")
+        await page.get_by_test_id("login-password").fill("ann's long password")
+        await page.get_by_test_id("login-submit").click()
+        await expect(page.get_by_test_id("me")).to_have_text("ann")
+        await expect(page.get_by_test_id("messages").locator(".message .text")).to_have_text(
+            ["written before the restart"]
+        )
+        await expect(page.get_by_test_id("messages").locator(".message .author")).to_have_text(["ann"])
+        await context.close()
+    finally:
+        await second.stop()
     assert problems == []

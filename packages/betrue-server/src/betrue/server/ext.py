@@ -41,6 +41,7 @@ from typing import Protocol, runtime_checkable
 
 from betrue.server._pipeline import PIPELINE, PLUGGABLE
 from betrue.server.adapters.base import Adapter
+from betrue.server.cli import load_app
 from betrue.server.client._calls import Call, ClientMiddleware, Send
 from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
@@ -89,6 +90,7 @@ __all__ = [
     "deadline_from_meta",
     "error_envelope",
     "error_for_code",
+    "load_app",
     "matches",
     "name_matches",
     "success_envelope",
