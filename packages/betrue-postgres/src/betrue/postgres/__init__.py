@@ -1,4 +1,5 @@
-"""betrue.postgres: PostgreSQL for betrue apps — the ``db`` pool service, SQL migrations, test databases.
+"""betrue.postgres: PostgreSQL for betrue apps — the ``db`` pool service, SQL migrations, test databases,
+and the durable job queue ``PostgresJobQueue``.
 
 Example:
     >>> from betrue.server import Application
@@ -12,6 +13,8 @@ from betrue.postgres.connection import DbConnection
 from betrue.postgres.database import Database, DatabaseUnavailable, Isolation
 from betrue.postgres.embedded import describe_dsn, resolve_dsn
 from betrue.postgres.errors import is_connection_loss, is_retryable, translate
+from betrue.postgres.jobs import PostgresJobQueue, PostgresJobsConfig
+from betrue.postgres.jobschema import migrate_jobs
 from betrue.postgres.migrations import HISTORY_TABLE, Migration, MigrationError, Migrations, MigrationStatus
 from betrue.postgres.types import Connection, Record
 
@@ -27,10 +30,13 @@ __all__ = [
     "MigrationError",
     "MigrationStatus",
     "Migrations",
+    "PostgresJobQueue",
+    "PostgresJobsConfig",
     "Record",
     "describe_dsn",
     "is_connection_loss",
     "is_retryable",
+    "migrate_jobs",
     "resolve_dsn",
     "translate",
 ]

@@ -21,9 +21,9 @@ from betrue.server.client.transports.base import Transport
 from betrue.server.commands import Command, CommandClass, Group
 from betrue.server.context import Context
 from betrue.server.di import ServiceContainer, ServiceSpec
-from betrue.server.errors import NotFound
 from betrue.server.events import Event, EventBus, MemoryEventBus
-from betrue.server.jobs import JobQueue, MemoryJobQueue
+from betrue.server.jobcommands import jobs_group
+from betrue.server.jobmemory import MemoryJobQueue
 from betrue.server.lifecycle import Lifecycle
 from betrue.server.observability._logging import log_call, log_rejected
 from betrue.server.observability._telemetry import Telemetry, TelemetryConfig
@@ -111,6 +111,7 @@ class Application:
         router.add_stage("authorize", authorize_stage)  # the rule first: an upload is read only once allowed
         router.add_stage("stream", stream_stage)
         self.include(builtin_group())
+        self.include(jobs_group())
         for group in groups:
             self.include(group)
 
@@ -276,19 +277,35 @@ class Application:
         params: Mapping[str, Any] | None = None,
         *,
         delay: float = 0.0,
+        at: float | None = None,
         key: str | None = None,
+        priority: int = 0,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
         retries: int | None = None,
         ctx: Context | None = None,
     ) -> str:
         """Run command ``code`` later on a worker (``ctx.enqueue`` inside a call); returns the job id.
 
-        ``key`` de-duplicates: while a job with the same key is pending, no second one is stored.
+        ``key`` de-duplicates: while a job with the same key is queued or running, no second one is
+        stored. A command another app serves goes to that app's queue by the routing table; see
+        ``betrue.server.jobs`` for the other options.
         """
-        if code not in self.commands:
-            raise NotFound(f"cannot enqueue unknown command {code!r}")
-        meta = {"x-trace-id": ctx.trace_id} if ctx is not None else {}
-        queue: JobQueue = self.container.get("jobs")
-        return await queue.enqueue(code, params, delay=delay, key=key, retries=retries, meta=meta)
+        from betrue.server.jobrouting import enqueue_routed
+
+        return await enqueue_routed(
+            self,
+            code,
+            params,
+            ctx=ctx,
+            delay=delay,
+            at=at,
+            key=key,
+            priority=priority,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            retries=retries,
+        )
 
 
 def _log_stage(app: Application, command: Command) -> Middleware:

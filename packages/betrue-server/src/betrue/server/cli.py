@@ -133,12 +133,47 @@ def _commands(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from betrue.config import ConfigError
+    from betrue.server.jobdaemon import serve_worker
+
+    app = load_app(args.app)
+    try:
+        asyncio.run(
+            serve_worker(
+                app,
+                concurrency=args.concurrency,
+                grace=args.grace,
+                ready_file=args.ready_file,
+                cron=False if args.no_cron else None,
+            )
+        )
+    except ConfigError as error:
+        print(f"betrue: the configuration of {app.name!r} has errors\n\n{error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    return 0
+
+
 def _add_builtins(subparsers: Any) -> None:
     run = subparsers.add_parser("run", help="serve an app until SIGINT/SIGTERM", description="Serve an app.")
     run.add_argument("app", help="module:attribute of the Application, e.g. examples.hello.app:app")
     run.add_argument("--reload", action="store_true", help="restart when a file changes (development)")
     run.add_argument("--reload-dir", action="append", metavar="DIR", help="watch DIR (default: the working dir)")
     run.set_defaults(handler=_run)
+
+    worker = subparsers.add_parser(
+        "worker", help="run an app's jobs only (no HTTP) until SIGINT/SIGTERM", description="Run an app's jobs."
+    )
+    worker.add_argument("app", help="module:attribute of the Application")
+    worker.add_argument("--concurrency", type=int, metavar="N", help="jobs run at once (default: JOBS_WORKERS)")
+    worker.add_argument("--grace", type=float, metavar="S", help="seconds running jobs get at stop (JOBS_GRACE)")
+    worker.add_argument("--ready-file", metavar="PATH", help="a file that exists while the worker takes jobs")
+    worker.add_argument("--no-cron", action="store_true", help="do not run the app's cron schedules here")
+    worker.set_defaults(handler=_worker)
 
     config = subparsers.add_parser("config", help="document or check the environment variables of an app")
     config_commands = config.add_subparsers(dest="config_command", metavar="{docs,check}", required=True)

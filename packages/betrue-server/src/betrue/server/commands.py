@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +13,7 @@ from betrue.server.types import EventHandler, Handler, Middleware, Schema
 
 if TYPE_CHECKING:
     from betrue.server.context import Context
+    from betrue.server.cron import Schedule
     from betrue.server.eventdecl import EventDeclaration
 
 __all__ = ["Command", "CommandClass", "Group", "Subscriber"]
@@ -96,6 +97,8 @@ class Group:
         self.subscribers: list[Subscriber] = []
         self.declarations: dict[str, EventDeclaration] = {}
         """The events this group declares it emits (``declare_event``), by name."""
+        self.schedules: list[Schedule] = []
+        """Cron schedules of this group's commands (see ``cron``)."""
 
     def command(
         self,
@@ -150,6 +153,40 @@ class Group:
             if not inspect.iscoroutinefunction(handler):
                 raise TypeError(f"subscriber of {event!r} must be an async function (data, ctx)")
             self.subscribers.append(Subscriber(event=event, handler=handler, group=self.name))
+            return handler
+
+        return register
+
+    def cron(
+        self,
+        expression: str,
+        *,
+        tz: str = "UTC",
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        max_attempts: int | None = None,
+        description: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Run the decorated ``async def handler(params, ctx)`` as a job at each tick of ``expression``.
+
+        It becomes the hidden command ``<group>/<name or function name>``; each tick is enqueued once
+        across every instance (see ``betrue.server.cron``).
+
+        Example:
+            >>> reports = Group("reports")
+            >>> @reports.cron("0 6 * * *", tz="Europe/Paris")
+            ... async def daily(params, ctx):
+            ...     return {"sent": True}
+            >>> reports.schedules[0].code
+            'reports/daily'
+        """
+        from betrue.server.cron import Schedule
+
+        def register(handler: Handler) -> Handler:
+            code = f"{self.name}/{name or getattr(handler, '__name__', '')}"
+            schedule = Schedule(code, expression, tz=tz, params=dict(params or {}), max_attempts=max_attempts)
+            self.command(code.split("/", 1)[1], description=description, hidden=True)(handler)
+            self.schedules.append(schedule)
             return handler
 
         return register

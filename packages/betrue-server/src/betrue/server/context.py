@@ -206,11 +206,30 @@ class Context:
         params: Mapping[str, Any] | None = None,
         *,
         delay: float = 0.0,
+        at: float | None = None,
         key: str | None = None,
+        priority: int = 0,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
         retries: int | None = None,
     ) -> str:
-        """Run command ``code`` later, on a worker, with retries; returns the job id (see betrue.server.jobs)."""
-        return await self.app.enqueue(code, params, delay=delay, key=key, retries=retries, ctx=self)
+        """Run command ``code`` later, on a worker, with retries; returns the job id (see betrue.server.jobs).
+
+        Example:
+            >>> # await ctx.enqueue("mail/send", {"to": "ann"}, key="welcome-ann", delay=5, priority=10)
+        """
+        return await self.app.enqueue(
+            code,
+            params,
+            delay=delay,
+            at=at,
+            key=key,
+            priority=priority,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            retries=retries,
+            ctx=self,
+        )
 
     def remaining(self) -> float | None:
         """Seconds left before the caller's deadline, or None when there is none."""

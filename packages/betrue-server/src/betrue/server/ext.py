@@ -51,7 +51,7 @@ from betrue.server.errors import error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.gateway._gateway import Gateway
 from betrue.server.gateway._upstreams import UPSTREAM_SOURCE_ENTRY_POINTS, Upstream, UpstreamSource
-from betrue.server.jobs import Job, JobQueue, JobsConfig
+from betrue.server.jobqueue import Job, JobQueue, JobsConfig, JobState
 from betrue.server.response import error_envelope, success_envelope
 from betrue.server.router import Router, StageFactory
 from betrue.server.types import Caller, CallPath, Connection, Envelope
@@ -76,6 +76,7 @@ __all__ = [
     "Gateway",
     "Job",
     "JobQueue",
+    "JobState",
     "JobsConfig",
     "Readiness",
     "ReportsReadiness",

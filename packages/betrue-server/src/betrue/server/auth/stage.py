@@ -33,7 +33,10 @@ def authorize_stage(app: Application, command: Command) -> Middleware | None:
         rule = declared_rule(command)
         if rule is None or rule.public:
             return None
-        logger.warning("{} declares auth {} but the app has no auth service: every call is refused", command.code, rule)
+        if not command.hidden:  # built-in operator commands (_jobs/*) are closed without auth on purpose
+            logger.warning(
+                "{} declares auth {} but the app has no auth service: every call is refused", command.code, rule
+            )
         return _no_authenticator
     auth: Auth = app.service("auth")
     rule = auth.rule(command)
