@@ -162,6 +162,7 @@ function queue(room, text, file) {
 async function flush() {
   if (state.flushing) return;
   state.flushing = true;
+  let interrupted = false;
   try {
     while (state.ready && state.outbox.length) {
       const item = state.outbox[0];
@@ -173,6 +174,7 @@ async function flush() {
           // Kept, to send after the rejoin. Sent but unanswered: it may have arrived (checked then).
           item.uncertain = item.uncertain || error.details?.reason === "connection_lost" || error.code === 504;
           saveOutbox();
+          interrupted = true;
           break;
         }
         state.outbox.shift();
@@ -189,6 +191,8 @@ async function flush() {
     state.flushing = false;
     showQueued();
   }
+  // The connection may already be back (its rejoin found this loop busy): go on there, after a breath.
+  if (interrupted && state.ready && state.outbox.length) setTimeout(flush, 500);
 }
 
 async function deliver(item) {
