@@ -35,7 +35,7 @@ ws.onOpen(async () => {
     await ws.call("_auth/identify", { token: state.token });
   } catch (error) {
     if (error.code === 401 || error.code === 403) {
-      forget();
+      forget({ keepOutbox: true });
       return showLogin();
     }
     return; // the connection dropped again: the next one tries again
@@ -44,8 +44,8 @@ ws.onOpen(async () => {
 });
 
 ws.on("auth.expired", () => {
-  forget();
-  showLogin(); // the token ran out: log in again
+  forget({ keepOutbox: true }); // the token ran out: log in again; what was typed waits for it
+  showLogin();
 });
 
 ws.onClose(({ reconnecting }) => {
@@ -78,13 +78,19 @@ async function enter({ user, token }) {
   sessionStorage.setItem("chat.token", token);
   $("me").textContent = user;
   $("logout").hidden = false;
+  state.outbox = state.outbox.filter((item) => item.user === user); // never sent in someone else's name
+  saveOutbox();
   $("app").hidden = false;
   await switchRoom(state.room);
 }
 
-function forget() {
+function forget({ keepOutbox = false } = {}) {
   state.user = state.token = null;
-  for (const key of ["chat.user", "chat.token", "chat.outbox"]) sessionStorage.removeItem(key);
+  for (const key of ["chat.user", "chat.token"]) sessionStorage.removeItem(key);
+  if (!keepOutbox) {
+    state.outbox = [];
+    sessionStorage.removeItem("chat.outbox");
+  }
 }
 
 function showLogin() {
@@ -150,7 +156,7 @@ async function loadRooms() {
 function queue(room, text, file) {
   const key = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
   const after = state.messages.length ? state.messages[state.messages.length - 1].id : 0;
-  const item = { key, room, text, after, file, fileName: file?.name };
+  const item = { key, user: state.user, room, text, after, file, fileName: file?.name };
   state.outbox.push(item);
   saveOutbox();
   if (room === state.room) $("messages").append(renderPendingItem(item));
