@@ -211,8 +211,9 @@ async def test_messages_typed_offline_are_sent_in_order_after_the_rejoin(
         history = await bob.call("chat/history", {"room": "general"})
     assert [(m["user"], m["text"]) for m in history["messages"]] == [("ann", text) for text in typed]  # once each
     await page.context.close()
-    # the browser logs its tries at a stopped server; nothing else may go wrong
-    assert [problem for problem in problems if "ERR_CONNECTION_REFUSED" not in problem] == []
+    # Chromium logs each failed try at a stopped (or stopping, or starting) server as a console error:
+    # network noise, expected here; nothing else may go wrong
+    assert [problem for problem in problems if not problem.startswith("WebSocket connection to")] == []
 
 
 async def test_a_message_whose_answer_was_lost_is_not_sent_twice(browser: Any, start_chat: Start) -> None:
