@@ -254,6 +254,47 @@ async def test_a_message_whose_answer_was_lost_is_not_sent_twice(browser: Any, s
     assert problems == []
 
 
+async def test_files_that_are_not_images_or_too_large_are_refused_in_plain_words(
+    browser: Any, start_chat: Start
+) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=10_000)
+    app = await start_chat()
+    problems: list[str] = []
+    page = await _page(browser, app.service("http").url + "/", problems)
+    await _register(page, "ann")
+    formatted = await page.evaluate(
+        """async () => {
+            const { humanBytes, humanWait, describe } = await import("/format.js");
+            return [humanBytes(5373952), humanBytes(5242880), humanBytes(70), humanWait(125),
+                    describe({ code: 413, details: { limit: 5373952 } }, { maxImage: 5242880 })];
+        }"""
+    )
+    assert formatted == ["5.1 MiB", "5 MiB", "70 B", "2 min 5 s", "The image is too large: images up to 5 MiB."]
+
+    big = {"name": "big.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(6 * 1024 * 1024)}
+    await page.get_by_test_id("file").set_input_files(big)  # refused before any upload
+    await expect(page.get_by_test_id("error")).to_have_text("big.png is 6 MiB: images up to 5 MiB.")
+    await expect(page.get_by_test_id("file-hint")).to_have_text("Images up to 5 MiB (PNG, JPEG, GIF, WebP)")
+
+    renamed = {"name": "x.png", "mimeType": "image/png", "buffer": b"just some text, renamed\n"}
+    await page.get_by_test_id("file").set_input_files(renamed)
+    await page.get_by_test_id("text").fill("look at this")
+    await page.get_by_test_id("send").click()
+    refused = "This file is not a PNG, JPEG, GIF or WebP image"
+    await expect(page.get_by_test_id("error")).to_have_text(refused)
+    await expect(page.locator(".message.failed .state")).to_have_text(f"not sent: {refused}")
+    await expect(page.locator("img[data-testid=attachment]")).to_have_count(0)  # no broken image
+
+    await page.get_by_test_id("text").fill("text still goes")  # the next message is not held up
+    await page.get_by_test_id("send").click()
+    await expect(page.locator(".message:not(.failed):not(.pending) .text")).to_have_text(["text still goes"])
+    await page.context.close()
+    # the refused upload is logged by Chromium as a failed request; nothing else went wrong
+    assert [p for p in problems if "status of 415" not in p] == []
+
+
 async def test_a_locked_out_login_shows_the_wait_and_counts_it_down(browser: Any, start_chat: Start) -> None:
     from playwright.async_api import expect
 
