@@ -161,3 +161,13 @@ def test_only_services_marked_planned_run_a_module_that_does_not_exist_yet(monke
     for where, (target, planned) in runs.items():
         assert planned or _importable(target), f"{where} runs {target}, which cannot be imported"
     assert runs["compose chat"] == ("examples.chat.app:app", False)  # the monolith is real today
+
+
+def test_the_image_installs_every_package_of_the_workspace_and_runs_unprivileged() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    installed = set(re.findall(r"\./packages/([\w-]+)", dockerfile))
+    assert installed == {path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml")}
+    copied = re.findall(r"^COPY (\S+) ", dockerfile, flags=re.MULTILINE)
+    assert copied == ["packages/", "examples/"]
+    assert all((ROOT / source).is_dir() for source in copied)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, flags=re.MULTILINE)
