@@ -27,10 +27,10 @@ from betrue.server import (
     Upload,
 )
 from examples.chat.commands import chat, current_user
+from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
 
-__all__ = ["ATTACHMENT", "Attachments", "AttachmentsConfig"]
+__all__ = ["ATTACHMENT", "MAX_IMAGE", "Attachments", "AttachmentsConfig"]
 
-IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 MAX_IMAGE = 5 * 1024 * 1024
 ATTACHMENT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "What chat/upload answered"}
 ATTACHMENT = {
@@ -78,13 +78,22 @@ class Attachments(Service):
             shutil.rmtree(self.folder, ignore_errors=True)
 
     async def keep(self, params: Upload, owner: str) -> dict[str, Any]:
-        """Store the upload's image; nothing is kept when it fails (too large, wrong type, cut off)."""
+        """Store the upload's image; nothing is kept when it fails (too large, not an image by its bytes, cut off)."""
         assert self.folder is not None
         file = await params.file()
         attachment_id = secrets.token_hex(16)
-        size = await file.save(self.folder / attachment_id)
+        path = self.folder / attachment_id
+        size = await file.save(path)
+        with path.open("rb") as saved:
+            media_type = sniff(saved.read(HEAD_SIZE))  # the bytes decide, not the browser's claim
+        if media_type is None:
+            path.unlink(missing_ok=True)
+            raise UnsupportedMediaType(
+                "This file is not a PNG, JPEG, GIF or WebP image",
+                details={"reason": "content", "accepted": IMAGE_TYPES},
+            )
         name = Path(file.filename or "image").name[:100]
-        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": file.content_type, "size": size}
+        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": media_type, "size": size}
         self._known[attachment_id]["owner"] = owner
         return await self.public(attachment_id)
 

@@ -137,8 +137,12 @@ async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Post a message (text, an image uploaded with chat/upload, or both) to a room you joined."""
     name, room = current_user(ctx), params["room"]
-    if ctx.connection is not None and room not in ctx.connection.rooms:
-        raise Forbidden(f"Join {room} before writing to it", details={"room": room})
+    # The join rule on every transport: over WebSocket this connection joined the room; over HTTP
+    # (no connection) one of the user's connections is in it. Nobody creates a room by writing to it.
+    presence: Presence = await ctx.service("presence")
+    joined = room in ctx.connection.rooms if ctx.connection is not None else presence.present(room, name)
+    if not joined:
+        raise Forbidden(f"Join {room} before writing to it", details={"room": room, "reason": "not_joined"})
     text = params.get("text", "").strip()
     attachment = None
     if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)

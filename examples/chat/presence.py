@@ -52,6 +52,10 @@ class Presence(Service):
                 gone.append((room, user))
         return gone
 
+    def present(self, room: str, user: str) -> bool:
+        """Whether one of ``user``'s connections is in ``room``."""
+        return user in self._rooms.get(room, {}).values()
+
     def users(self, room: str) -> list[str]:
         return sorted(set(self._rooms.get(room, {}).values()))
 

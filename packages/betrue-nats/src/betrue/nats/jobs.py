@@ -20,11 +20,12 @@ import time
 from typing import Any
 
 import nats
+from nats.js import api
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
+
 from betrue.config import env
 from betrue.server import decode_json, encode_json
 from betrue.server.ext import Job, JobQueue, JobsConfig, JobState
-from nats.js import api
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
 
 __all__ = ["JetStreamJobQueue", "JetStreamJobsConfig", "drop_streams"]
 
