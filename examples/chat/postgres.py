@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from betrue.postgres import Database, Record
-from betrue.server import BytesDownload, Download, NotFound, Upload
+from betrue.server import BytesDownload, Download, NotFound, UnsupportedMediaType, Upload
 from examples.chat.accounts import Accounts, AccountsConfig
 from examples.chat.attachments import Attachments, AttachmentsConfig
+from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
 from examples.chat.store import ChatConfig, ChatStore, Message
 
 __all__ = ["MIGRATIONS", "PostgresAccounts", "PostgresAttachments", "PostgresChatStore"]
@@ -145,6 +146,12 @@ class PostgresAttachments(Attachments):
     async def keep(self, params: Upload, owner: str) -> dict[str, Any]:
         file = await params.file()
         data = await file.read()  # at most the command's max_size (5 MiB)
+        media_type = sniff(data[:HEAD_SIZE])  # the bytes decide, not the browser's claim
+        if media_type is None:
+            raise UnsupportedMediaType(
+                "This file is not a PNG, JPEG, GIF or WebP image",
+                details={"reason": "content", "accepted": IMAGE_TYPES},
+            )
         attachment_id = secrets.token_hex(16)
         name = Path(file.filename or "image").name[:100]
         await self.db.execute(
@@ -152,11 +159,11 @@ class PostgresAttachments(Attachments):
             attachment_id,
             owner,
             name,
-            file.content_type,
+            media_type,
             len(data),
             data,
         )
-        return {"id": attachment_id, "name": name, "type": file.content_type, "size": len(data)}
+        return {"id": attachment_id, "name": name, "type": media_type, "size": len(data)}
 
     async def public(self, attachment_id: str) -> dict[str, Any]:
         return await self._found(attachment_id, owner=None)

@@ -24,18 +24,30 @@ GIF_START = b"GIF89a\x01\x00\x01\x00" + bytes(32)
 WEBP_START = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(32)
 
 
-@pytest.fixture
-async def chat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[tuple[Application, str]]:
+@pytest.fixture(params=["postgres", "memory"])
+async def chat(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chat_database: str
+) -> AsyncIterator[tuple[Application, str]]:
+    """The chat on its fresh database (what ``make run`` keeps), and on the memory store (uploads in tmp_path)."""
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
     environ = {"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", "CHAT_UPLOADS": str(tmp_path), **FAST_HASHES}
-    app = create_app(environ=environ, env_file=None)
+    environ["DATABASE_URL"] = chat_database
+    app = create_app(environ=environ, env_file=None, store=request.param)
     await app.start()
     try:
         yield app, app.service("http").url
     finally:
         await app.stop()
+
+
+async def _kept(app: Application, folder: Path) -> int:
+    """How many uploads the app keeps: rows of chat_attachments, or files of the memory store's folder."""
+    if app.container.has("db"):
+        count = await app.service("db").fetchval("SELECT count(*) FROM chat_attachments")
+        return int(count)
+    return len(_files(folder))
 
 
 def _files(folder: Path) -> list[Path]:
@@ -60,14 +72,14 @@ async def _upload(
 async def test_uploads_are_judged_by_their_bytes_not_by_the_type_the_browser_claims(
     chat: tuple[Application, str], tmp_path: Path
 ) -> None:
-    _, base_url = chat
+    app, base_url = chat
     async with aiohttp.ClientSession() as http:
         headers = await _register(http, base_url, "ann")
         status, refused = await _upload(http, base_url, headers, b"just text, renamed x.png\n" * 4, "image/png")
         assert (status, refused["status"]) == (415, "UnsupportedMediaType")
         assert refused["error"]["details"]["reason"] == "content"
         assert refused["error"]["message"] == "This file is not a PNG, JPEG, GIF or WebP image"
-        assert _files(tmp_path) == []  # nothing kept of a refused upload
+        assert await _kept(app, tmp_path) == 0  # nothing kept of a refused upload
         answers = {}
         claims = ((PNG, "image/jpeg"), (JPEG_START, "image/png"), (GIF_START, "image/png"), (WEBP_START, "image/gif"))
         for data, claimed in claims:
