@@ -9,7 +9,7 @@ from betrue.server import Context, Forbidden, Group, NotFound, Unauthorized, Val
 from examples.chat.presence import Presence
 from examples.chat.store import ChatStore
 
-__all__ = ["chat", "user"]
+__all__ = ["CONNECTION_HEADER", "GATEWAY_HEADER", "caller_connection", "chat", "user"]
 
 user = Group("user", description="Accounts: register and log in (every other command needs the token)")
 chat = Group("chat", description="Rooms, messages and who is online")
@@ -61,10 +61,30 @@ def current_user(ctx: Context) -> str:
     return ctx.identity.subject
 
 
-def _connection(ctx: Context) -> Any:
-    if ctx.connection is None:
+CONNECTION_HEADER = "x-chat-connection"
+"""Meta of a call a gateway forwards over NATS: the id of the WebSocket connection it came on."""
+GATEWAY_HEADER = "x-chat-gateway"
+"""Meta of a call a gateway forwards over NATS: the gateway's id (its heartbeat row in chat_gateways)."""
+
+
+def caller_connection(ctx: Context) -> tuple[str, str] | None:
+    """The caller's WebSocket connection as (id, gateway id): here (monolith) or on the gateway that forwarded.
+
+    Only calls that came over NATS (from a gateway of the cluster) are believed about a remote connection;
+    an HTTP caller cannot claim one with a header.
+    """
+    if ctx.connection is not None:
+        return ctx.connection.id, ""
+    if ctx.adapter == "nats" and ctx.meta.get(CONNECTION_HEADER):
+        return ctx.meta[CONNECTION_HEADER], ctx.meta.get(GATEWAY_HEADER, "")
+    return None
+
+
+def _connection(ctx: Context) -> tuple[str, str]:
+    found = caller_connection(ctx)
+    if found is None:
         raise ValidationError("Rooms are joined over a WebSocket connection (/ws)")
-    return ctx.connection
+    return found
 
 
 @chat.command(
@@ -78,7 +98,7 @@ def _connection(ctx: Context) -> Any:
 async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Every room with how many people are in it."""
     store: ChatStore = await ctx.service("chat_store")
-    counts = (await ctx.service("presence")).counts()
+    counts = await (await ctx.service("presence")).counts()
     return {"rooms": [{"name": name, "online": counts.get(name, 0)} for name in await store.rooms()]}
 
 
@@ -91,16 +111,17 @@ async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Enter a room (created when new): its messages and presence changes are pushed to you."""
     name, room = current_user(ctx), params["room"]
-    connection = _connection(ctx)
+    connection, gateway = _connection(ctx)
     store: ChatStore = await ctx.service("chat_store")
     presence: Presence = await ctx.service("presence")
     if await store.add_room(room):
         await ctx.emit("chat.room", {"name": room})
     await store.add_member(room, name)
-    connection.join(room)
-    if presence.join(room, name, connection.id):
-        await ctx.emit("chat.presence", _presence(presence, room, name, online=True), to={"room": room})
-    return {"room": room, "users": presence.users(room)}
+    if ctx.connection is not None:  # in the cluster the gateway joins its connection when this answers
+        ctx.connection.join(room)
+    if await presence.join(room, name, connection, gateway):
+        await ctx.emit("chat.presence", await _presence(presence, room, name, online=True), to={"room": room})
+    return {"room": room, "users": await presence.users(room)}
 
 
 @chat.command(
@@ -112,12 +133,13 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Leave a room: no more of its pushes."""
     room = params["room"]
-    connection = _connection(ctx)
+    connection, _ = _connection(ctx)
     presence: Presence = await ctx.service("presence")
-    connection.leave(room)
-    gone = presence.leave(room, connection.id)
+    if ctx.connection is not None:  # in the cluster the gateway leaves it when this answers
+        ctx.connection.leave(room)
+    gone = await presence.leave(room, connection)
     if gone is not None:
-        await ctx.emit("chat.presence", _presence(presence, room, gone, online=False), to={"room": room})
+        await ctx.emit("chat.presence", await _presence(presence, room, gone, online=False), to={"room": room})
     return {"room": room}
 
 
@@ -140,7 +162,8 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     # The join rule on every transport: over WebSocket this connection joined the room; over HTTP
     # (no connection) one of the user's connections is in it. Nobody creates a room by writing to it.
     presence: Presence = await ctx.service("presence")
-    joined = room in ctx.connection.rooms if ctx.connection is not None else presence.present(room, name)
+    connection = caller_connection(ctx)
+    joined = await (presence.has(room, connection[0]) if connection else presence.present(room, name))
     if not joined:
         raise Forbidden(f"Join {room} before writing to it", details={"room": room, "reason": "not_joined"})
     text = params.get("text", "").strip()
@@ -178,9 +201,9 @@ async def history(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def gone(data: dict[str, Any], ctx: Context) -> None:
     """A closed tab leaves its rooms: tell who is still there."""
     presence: Presence = await ctx.service("presence")
-    for room, name in presence.drop(data["connection"]):
-        await ctx.emit("chat.presence", _presence(presence, room, name, online=False), to={"room": room})
+    for room, name in await presence.drop(data["connection"]):
+        await ctx.emit("chat.presence", await _presence(presence, room, name, online=False), to={"room": room})
 
 
-def _presence(presence: Presence, room: str, name: str, *, online: bool) -> dict[str, Any]:
-    return {"room": room, "user": name, "online": online, "users": presence.users(room)}
+async def _presence(presence: Presence, room: str, name: str, *, online: bool) -> dict[str, Any]:
+    return {"room": room, "user": name, "online": online, "users": await presence.users(room)}
