@@ -59,9 +59,13 @@ def _storage(application: Application) -> None:
 
 
 def create_service(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
-    """A chat instance: the chat's commands on NATS (queue group ``chat``), data and presence in PostgreSQL."""
+    """A chat instance: the chat's commands on NATS (queue group ``chat``), data and presence in PostgreSQL.
+
+    It listens on HTTP too (``HTTP_PORT``), for its readiness probe (``/_app/ready``) and metrics; the
+    users' calls come through the gateways.
+    """
     settings = _settings(environ)
-    application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file, http=False)
+    application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file)
     use_auth(application, JwtAuthenticator)
     _storage(application)
     application.add_service(PostgresChatStore)
@@ -154,8 +158,8 @@ def keep_connections(application: Application) -> None:
 def nats_target(settings: Mapping[str, str], app: str = "chat") -> str:
     """The ``nats://`` URL of the chat instances, from ``NATS_URL`` and ``NATS_PREFIX``."""
     servers = [url.strip().removeprefix("nats://") for url in settings.get("NATS_URL", "").split(",") if url.strip()]
-    if not servers:
-        raise ValueError("a gateway of the chat cluster needs NATS_URL (make run-cluster sets it)")
+    if not servers:  # the embedded server is per process: a cluster shares one, this default or NATS_URL
+        servers = ["127.0.0.1:4222"]
     return f"nats://{','.join(servers)}/{app}?prefix={settings.get('NATS_PREFIX', 'betrue')}"
 
 

@@ -148,7 +148,7 @@ def test_every_variable_set_for_a_betrue_process_is_documented() -> None:
     assert {"JWT_SECRET", "HTTP_HOST", "NATS_URL", "DATABASE_URL"} <= set_by_compose & set_by_k8s
 
 
-def test_only_services_marked_planned_run_a_module_that_does_not_exist_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_service_runs_a_module_that_exists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setenv("HTTP_PORT", "0")
     runs: dict[str, tuple[str, bool]] = {}
@@ -159,8 +159,11 @@ def test_only_services_marked_planned_run_a_module_that_does_not_exist_yet(monke
         planned = deployment["metadata"].get("annotations", {}).get("betrue.dev/status") == "planned"
         runs[f"k8s {name}"] = (deployment["spec"]["template"]["spec"]["containers"][0]["command"][-1], planned)
     for where, (target, planned) in runs.items():
-        assert planned or _importable(target), f"{where} runs {target}, which cannot be imported"
-    assert runs["compose chat"] == ("examples.chat.app:app", False)  # the monolith is real today
+        assert not planned, f"{where} is still marked planned"
+        assert _importable(target), f"{where} runs {target}, which cannot be imported"
+    assert runs["compose chat"] == ("examples.chat.app:app", False)
+    cluster = {target for where, (target, _) in runs.items() if where != "compose chat"}
+    assert cluster == {f"examples.chat.cluster:{app}" for app in ("gateway", "service", "worker")}
 
 
 def test_the_image_installs_every_package_of_the_workspace_and_runs_unprivileged() -> None:
