@@ -8,6 +8,7 @@ in order, once each. Screenshots under test-artifacts/chat-cluster/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -91,10 +92,8 @@ async def cluster(chat_database: str) -> AsyncIterator[Cluster]:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 async def _page(browser: Any, url: str, problems: list[str]) -> Any:
