@@ -150,6 +150,12 @@ async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
             "room": ROOM,
             "text": {"type": "string", "maxLength": 2000},
             "attachment": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "An id from chat/upload"},
+            "key": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                "description": "Idempotency key: sending again with the same key (after a lost answer) stores "
+                "nothing new and answers the message stored the first time",
+            },
         },
         ["room"],
     ),
@@ -173,7 +179,8 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
     store: ChatStore = await ctx.service("chat_store")
-    message = await store.add_message(room, name, text, attachment=attachment)
+    message = await store.add_message(room, name, text, attachment=attachment, key=params.get("key"))
+    # pushed again on a repeated key too: the first try may have died before its push (pages dedupe by id)
     await ctx.emit("chat.message", message, to={"room": room})
     return message
 

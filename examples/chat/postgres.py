@@ -62,16 +62,25 @@ class PostgresChatStore(ChatStore):
         rows = await self.db.fetch("SELECT user_name FROM chat_memberships WHERE room = $1 ORDER BY user_name", room)
         return [row["user_name"] for row in rows]
 
-    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
+    async def add_message(
+        self, room: str, user: str, text: str, *, attachment: Message | None = None, key: str | None = None
+    ) -> Message:
         await self.add_room(room)
         row = await self.db.fetchrow(
-            "INSERT INTO chat_messages (room, user_name, text, attachment_id) VALUES ($1, $2, $3, $4) RETURNING id, at",
+            "INSERT INTO chat_messages (room, user_name, text, attachment_id, send_key) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (user_name, send_key) WHERE send_key IS NOT NULL DO NOTHING RETURNING id, at",
             room,
             user,
             text,
             attachment["id"] if attachment is not None else None,
+            key,
         )
-        assert row is not None
+        if row is None:  # sent before under this key: the message stored then
+            row = await self.db.fetchrow(
+                "SELECT id, room, text, at FROM chat_messages WHERE user_name = $1 AND send_key = $2", user, key
+            )
+            assert row is not None
+            room, text = row["room"], row["text"]
         message: Message = {"id": row["id"], "room": room, "user": user, "text": text, "at": _at(row["at"])}
         if attachment is not None:
             message["attachment"] = attachment
