@@ -31,12 +31,16 @@ async def main(host: str, port: int, seconds: float, members: int, senders: int)
         await client.call("chat/join", {"room": "general"})
     received = 0
     errors = 0
+    expected = -1
+    arrived = asyncio.Event()
 
     async def count(client: WsClient) -> None:
         nonlocal received
         while True:
             await client.next_event("chat.message", timeout=3600)
             received += 1
+            if received == expected:
+                arrived.set()
 
     async def send(client: WsClient, until: float) -> int:
         nonlocal errors
@@ -53,9 +57,9 @@ async def main(host: str, port: int, seconds: float, members: int, senders: int)
     started = time.monotonic()
     sent = sum(await asyncio.gather(*(send(client, started + seconds) for client in clients[:senders])))
     expected = sent * members
-    async with asyncio.timeout(30):  # let the last pushes arrive
-        while received < expected:
-            await asyncio.sleep(0.05)
+    if received < expected:
+        async with asyncio.timeout(30):  # let the last pushes arrive
+            await arrived.wait()
     elapsed = time.monotonic() - started
     for counter in counters:
         counter.cancel()

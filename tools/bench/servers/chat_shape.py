@@ -1,4 +1,4 @@
-"""The chat in one shape for ``cluster-push-vs-monolith``: ``python -m tools.bench.servers.chat_shape --shape S --port P``.
+"""The chat in one shape for ``cluster-push-vs-monolith``: ``python -m tools.bench.servers.chat_shape``.
 
 ``monolith``: examples.chat.app in this process. ``cluster``: 2 gateways and 2 chat instances in this
 process, over NATS (``BETRUE_TEST_NATS_URL``, a random subject prefix) and PostgreSQL. Each run gets a
@@ -39,8 +39,12 @@ async def main(shape: str, port: int) -> None:
         environ = environment(dsn, NATS_URL, LOG_LEVEL="WARNING", WS_HEARTBEAT="0", CHAT_LOGIN_BURST="100000")
         async with running(shape, environ) as started:
             urls = [url.replace("http", "ws", 1) + "/ws" for url in started.urls]
+
+            async def answer(request: web.Request) -> web.Response:
+                return web.json_response(urls)
+
             web_app = web.Application()
-            web_app.router.add_get("/urls", lambda request: web.json_response(urls))
+            web_app.router.add_get("/urls", answer)
             runner = web.AppRunner(web_app)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
