@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -50,8 +50,19 @@ def environment(database: str, nats_url: str, **extra: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running(shape: str, environ: dict[str, str], *, services: int = 2) -> AsyncIterator[Shape]:
-    """Start the chat as ``monolith`` or ``cluster`` (2 gateways, ``services`` chat instances); stop it after."""
+async def running(
+    shape: str,
+    environ: dict[str, str],
+    *,
+    services: int = 2,
+    prepare: Callable[[str, Application], None] | None = None,
+) -> AsyncIterator[Shape]:
+    """Start the chat as ``monolith`` or ``cluster`` (2 gateways, ``services`` chat instances); stop it after.
+
+    ``prepare(label, app)`` is called before each app starts (``"chat"``; ``"chat-1"``…, ``"gateway-1"``…):
+    the place to give each its own tracer provider.
+    """
+    ready = prepare if prepare is not None else (lambda label, app: None)
     from examples.chat.app import create_app
     from examples.chat.cluster import create_gateway, create_service
 
@@ -59,16 +70,19 @@ async def running(shape: str, environ: dict[str, str], *, services: int = 2) -> 
     try:
         if shape == "monolith":
             app = create_app(environ=environ, env_file=None)
+            ready("chat", app)
             await app.start()
             started.append(app)
             yield Shape(shape, [app.service("http").url], [app])
             return
         backends = [create_service(environ, env_file=None) for _ in range(services)]
-        for backend in backends:
+        for number, backend in enumerate(backends, start=1):
+            ready(f"chat-{number}", backend)
             await backend.start()
             started.append(backend)
         gateways = [create_gateway(environ, env_file=None) for _ in range(2)]
-        for gateway in gateways:
+        for number, gateway in enumerate(gateways, start=1):
+            ready(f"gateway-{number}", gateway)
             await gateway.start()
             started.append(gateway)
         yield Shape(shape, [gateway.service("http").url for gateway in gateways], gateways, backends)
