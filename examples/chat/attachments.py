@@ -7,6 +7,7 @@ token, gets an id, and sends ``{"room", "text", "attachment": id}`` over the Web
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import tempfile
@@ -28,10 +29,13 @@ from betrue.server import (
 )
 from examples.chat.commands import chat, current_user
 from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
+from examples.chat.imagesize import dimensions
 
 __all__ = ["ATTACHMENT", "MAX_IMAGE", "Attachments", "AttachmentsConfig"]
 
 MAX_IMAGE = 5 * 1024 * 1024
+MEASURE_HEAD = 256 * 1024
+"""Bytes of an image read to find its size (a JPEG's frame header may follow large metadata)."""
 ATTACHMENT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "What chat/upload answered"}
 ATTACHMENT = {
     "type": "object",
@@ -40,6 +44,8 @@ ATTACHMENT = {
         "name": {"type": "string"},
         "type": {"type": "string", "enum": IMAGE_TYPES},
         "size": {"type": "integer"},
+        "width": {"type": "integer", "description": "Pixels, once the chat/measure job has run"},
+        "height": {"type": "integer", "description": "Pixels, once the chat/measure job has run"},
     },
     "required": ["id", "name", "type", "size"],
 }
@@ -49,6 +55,12 @@ class AttachmentsConfig(Config):
     """Chat attachments"""
 
     folder: str = env("CHAT_UPLOADS", "", description="Folder of uploaded images (a temporary one, removed at stop)")
+    measure_delay: float = env(
+        "CHAT_MEASURE_DELAY",
+        0.0,
+        description="Seconds the chat/measure job waits before measuring (to watch a job in flight: demos, tests)",
+        ge=0,
+    )
 
 
 class Attachments(Service):
@@ -97,6 +109,17 @@ class Attachments(Service):
         self._known[attachment_id]["owner"] = owner
         return await self.public(attachment_id)
 
+    async def measure(self, attachment_id: str) -> dict[str, Any]:
+        """Record the image's width and height (the ``chat/measure`` job); the attachment as now known."""
+        assert self.folder is not None
+        if attachment_id not in self._known:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        with (self.folder / attachment_id).open("rb") as saved:
+            found = dimensions(saved.read(MEASURE_HEAD))
+        if found is not None:
+            self._known[attachment_id]["width"], self._known[attachment_id]["height"] = found
+        return await self.public(attachment_id)
+
     async def public(self, attachment_id: str) -> dict[str, Any]:
         found = self._known.get(attachment_id)
         if found is None:
@@ -125,7 +148,26 @@ class Attachments(Service):
 async def upload(params: Upload, ctx: Context) -> dict[str, Any]:
     """Upload an image (multipart/form-data, field ``file``, at most 5 MiB); send its id with ``chat/send``."""
     attachments: Attachments = await ctx.service("attachments")
-    return await attachments.keep(params, current_user(ctx))
+    kept = await attachments.keep(params, current_user(ctx))
+    # measured later by a worker: the upload is answered at once, the job survives a worker's death
+    await ctx.enqueue("chat/measure", {"id": kept["id"]}, key=f"measure-{kept['id']}")
+    return kept
+
+
+@chat.command(
+    "measure",
+    input={"type": "object", "properties": {"id": ATTACHMENT_ID}, "required": ["id"], "additionalProperties": False},
+    output=ATTACHMENT,
+    auth=["system"],
+    idempotent=True,
+    errors=[NotFound],
+)
+async def measure(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A job run after each upload: records the image's width and height (read from its header)."""
+    attachments: Attachments = await ctx.service("attachments")
+    if attachments.config.measure_delay:
+        await asyncio.sleep(attachments.config.measure_delay)
+    return await attachments.measure(params["id"])
 
 
 @chat.command(

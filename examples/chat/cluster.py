@@ -29,7 +29,7 @@ from loguru import logger
 
 from betrue.config import Config, env
 from betrue.nats import NatsAdapter, NatsConnection, NatsEventBus
-from betrue.postgres import Database
+from betrue.postgres import Database, PostgresJobQueue
 from betrue.server import Application, Context, JwtAuthenticator, Response, Service, use_auth
 from betrue.server.types import CallNext
 from betrue.static import DocsService, StaticService
@@ -46,10 +46,20 @@ LOCAL_COMMANDS = ("chat/upload", "chat/attachment")
 """Commands the gateway runs itself: files stream over HTTP, which NATS request/reply does not carry."""
 
 
-def _settings(environ: Mapping[str, str] | None) -> dict[str, str]:
+def _settings(environ: Mapping[str, str] | None, *, runs_jobs: bool = False) -> dict[str, str]:
     settings = dict(os.environ if environ is None else environ)
     settings.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if settings.get("DATABASE_URL"):  # one job queue, "chat", in the chat's database: only the worker runs it
+        settings.setdefault("JOBS_DATABASE_URL", settings["DATABASE_URL"])
+    settings.setdefault("JOBS_QUEUE", "chat")
+    if not runs_jobs:
+        settings["JOBS_WORKERS"] = "0"
     return settings
+
+
+def _jobs(application: Application, settings: Mapping[str, str]) -> None:
+    if settings.get("JOBS_DATABASE_URL"):
+        application.replace_service("jobs", PostgresJobQueue)
 
 
 def _storage(application: Application) -> None:
@@ -58,15 +68,18 @@ def _storage(application: Application) -> None:
     application.add_service(PostgresAttachments)
 
 
-def create_service(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
+def create_service(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env", *, runs_jobs: bool = False
+) -> Application:
     """A chat instance: the chat's commands on NATS (queue group ``chat``), data and presence in PostgreSQL.
 
     It listens on HTTP too (``HTTP_PORT``), for its readiness probe (``/_app/ready``) and metrics; the
     users' calls come through the gateways.
     """
-    settings = _settings(environ)
+    settings = _settings(environ, runs_jobs=runs_jobs)
     application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file)
     use_auth(application, JwtAuthenticator)
+    _jobs(application, settings)
     _storage(application)
     application.add_service(PostgresChatStore)
     application.add_service(PostgresPresence)
@@ -77,8 +90,12 @@ def create_service(environ: Mapping[str, str] | None = None, env_file: str | Non
 
 
 def create_worker(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Application:
-    """The worker: a chat instance (same commands, same services) that ``betrue worker`` runs jobs with."""
-    return create_service(environ, env_file)
+    """The worker: a chat instance (same commands, same services) that runs the queue's jobs (``chat/measure``).
+
+    Gateways and chat instances only enqueue (``JOBS_WORKERS=0``); the queue is in PostgreSQL, so a job a
+    killed worker was running is taken again once its lease (``JOBS_LEASE``) runs out.
+    """
+    return create_service(environ, env_file, runs_jobs=True)
 
 
 class HeartbeatConfig(Config):
@@ -168,6 +185,7 @@ def create_gateway(environ: Mapping[str, str] | None = None, env_file: str | Non
     settings = _settings(environ)
     application = Application("gateway", environ=settings, env_file=env_file)
     use_auth(application, JwtAuthenticator)
+    _jobs(application, settings)
     _storage(application)
     for command in chat.commands:
         if command.code in LOCAL_COMMANDS:

@@ -15,8 +15,9 @@ from typing import Any
 from betrue.postgres import Database, Record
 from betrue.server import BytesDownload, Download, NotFound, UnsupportedMediaType, Upload
 from examples.chat.accounts import Accounts, AccountsConfig
-from examples.chat.attachments import Attachments, AttachmentsConfig
+from examples.chat.attachments import MEASURE_HEAD, Attachments, AttachmentsConfig
 from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
+from examples.chat.imagesize import dimensions
 from examples.chat.store import ChatConfig, ChatStore, Message
 
 __all__ = ["MIGRATIONS", "PostgresAccounts", "PostgresAttachments", "PostgresChatStore"]
@@ -174,6 +175,19 @@ class PostgresAttachments(Attachments):
         )
         return {"id": attachment_id, "name": name, "type": media_type, "size": len(data)}
 
+    async def measure(self, attachment_id: str) -> dict[str, Any]:
+        data = await self.db.fetchval(
+            "SELECT substring(data FROM 1 FOR $2) FROM chat_attachments WHERE id = $1", attachment_id, MEASURE_HEAD
+        )
+        if data is None:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        found = dimensions(data)
+        if found is not None:
+            await self.db.execute(
+                "UPDATE chat_attachments SET width = $2, height = $3 WHERE id = $1", attachment_id, *found
+            )
+        return await self.public(attachment_id)
+
     async def public(self, attachment_id: str) -> dict[str, Any]:
         return await self._found(attachment_id, owner=None)
 
@@ -188,10 +202,11 @@ class PostgresAttachments(Attachments):
 
     async def _found(self, attachment_id: str, *, owner: str | None) -> dict[str, Any]:
         row = await self.db.fetchrow(
-            "SELECT id, name, type, size FROM chat_attachments WHERE id = $1 AND ($2::text IS NULL OR owner = $2)",
+            "SELECT id, name, type, size, width, height FROM chat_attachments"
+            " WHERE id = $1 AND ($2::text IS NULL OR owner = $2)",
             attachment_id,
             owner,
         )
         if row is None:  # someone else's upload is as unknown as a missing one: ids are not shared by guessing
             raise NotFound("No such attachment", details={"attachment": attachment_id})
-        return dict(row)
+        return {key: value for key, value in dict(row).items() if value is not None}
