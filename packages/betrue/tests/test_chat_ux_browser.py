@@ -26,15 +26,17 @@ Start = Callable[..., Any]
 
 
 @pytest.fixture
-async def start_chat(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Start]:
-    """``await start_chat(**env)``: a chat process (an Application) with these settings; stopped at the end."""
+async def start_chat(monkeypatch: pytest.MonkeyPatch, chat_database: str) -> AsyncIterator[Start]:
+    """``await start_chat(**env)``: a chat process (an Application) with these settings, on this test's own
+    database (every start of one test shares it, as a restarted server would); stopped at the end."""
     monkeypatch.syspath_prepend(str(ROOT))
     from examples.chat.app import create_app
 
     started: list[Application] = []
 
     async def start(**environ: str) -> Application:
-        app: Application = create_app(environ={**BASE_ENV, **environ}, env_file=None)
+        settings = {**BASE_ENV, "DATABASE_URL": chat_database, **environ}
+        app: Application = create_app(environ=settings, env_file=None)
         await app.start()
         started.append(app)
         return app
