@@ -1,4 +1,5 @@
-"""Chaos in the chat cluster: 20 users send 200 messages while a chat instance is SIGKILLed and restarted.
+"""Chaos in the chat cluster: 20 users send 200 messages while a chat instance is SIGKILLed and restarted
+(and, marked slow, 40 users 1000 messages with three kills).
 
 Every message acknowledged to its sender is in the history exactly once, and every connected user
 received it. The senders retry what got no answer with the same idempotency key (``chat/send``'s
@@ -77,7 +78,9 @@ class Instances:
 
 @pytest.fixture
 async def cluster(chat_database: str) -> AsyncIterator[tuple[Instances, list[int], list[Application]]]:
-    environ = environment(chat_database, NATS_URL, CLIENT_TIMEOUT="3", CLIENT_BREAKER_FAILURES="100000")
+    environ = environment(
+        chat_database, NATS_URL, CLIENT_TIMEOUT="3", CLIENT_BREAKER_FAILURES="100000", CHAT_LOGIN_BURST="1000"
+    )
     instances = Instances(environ)
     ports = free_ports(2)
     gateways: list[Application] = []
@@ -106,37 +109,61 @@ async def _send(client: WsClient, text: str) -> dict[str, Any]:
                 await asyncio.sleep(0.2)
 
 
-async def test_200_messages_while_a_chat_instance_is_killed_and_restarted(
-    cluster: tuple[Instances, list[int], list[Application]],
+async def _history(client: WsClient) -> list[dict[str, Any]]:
+    """Every message of general, oldest first, a page of 200 at a time."""
+    messages: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    while True:
+        page = (await client.call("chat/history", {"room": "general", "limit": 200, **before}))["messages"]
+        messages[:0] = page
+        if len(page) < 200:
+            return messages
+        before = {"before": page[0]["id"]}
+
+
+@pytest.mark.parametrize(
+    ("senders", "each", "kills"),
+    [
+        pytest.param(20, 10, 1, id="200-messages-1-kill"),
+        pytest.param(40, 25, 3, id="1000-messages-3-kills", marks=pytest.mark.slow),
+    ],
+)
+async def test_messages_while_a_chat_instance_is_killed_and_restarted(
+    cluster: tuple[Instances, list[int], list[Application]], senders: int, each: int, kills: int
 ) -> None:
     instances, ports, gateways = cluster
+    total = senders * each
     urls = [gateway.service("http").url + "/ws" for gateway in gateways]
-    users = [WsClient(urls[number % 2], timeout=10) for number in range(20)]
+    users = [WsClient(urls[number % 2], timeout=10) for number in range(senders)]
     for number, client in enumerate(users):
         await client.connect()
         await client.call("user/register", {"name": f"user{number}", "password": PASSWORD})
         await client.call("chat/join", {"room": "general"})
     acknowledged: list[dict[str, Any]] = []
-    mid_conversation = asyncio.Event()
+    moments = [asyncio.Event() for _ in range(kills)]  # after 30%, then evenly up to 80% of the messages
+    thresholds = [int(total * (0.3 + 0.5 * kill / max(kills, 1))) for kill in range(kills)]
 
     async def talk(number: int, client: WsClient) -> None:
-        for message in range(10):
+        for message in range(each):
             acknowledged.append(await _send(client, f"user{number} message {message}"))
-            if len(acknowledged) >= 60:
-                mid_conversation.set()
+            for moment, threshold in zip(moments, thresholds, strict=True):
+                if len(acknowledged) >= threshold:
+                    moment.set()
 
     async def chaos() -> None:
-        await mid_conversation.wait()
-        instances.kill(ports[0])  # mid-conversation, without a word
-        await asyncio.sleep(1)
-        await instances.start(ports[0])
+        for kill, moment in enumerate(moments):
+            await moment.wait()
+            port = ports[kill % 2]
+            instances.kill(port)  # mid-conversation, without a word
+            await asyncio.sleep(1)
+            await instances.start(port)
 
     try:
         await asyncio.gather(chaos(), *(talk(number, client) for number, client in enumerate(users)))
-        assert instances.processes[ports[0]].returncode is None  # restarted, serving again
+        assert all(process.returncode is None for process in instances.processes.values())  # restarted, serving
         ids = {message["id"] for message in acknowledged}
-        assert len(acknowledged) == len(ids) == 200
-        history = (await users[0].call("chat/history", {"room": "general", "limit": 200}))["messages"]
+        assert len(acknowledged) == len(ids) == total
+        history = await _history(users[0])
         stored = [(message["user"], message["text"]) for message in history]
         assert sorted(stored) == sorted((message["user"], message["text"]) for message in acknowledged)
         assert {message["id"] for message in history} == ids  # each once: no second copy of a retried send
