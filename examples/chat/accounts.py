@@ -19,7 +19,7 @@ from betrue.server import Conflict, Context, JwtAuthenticator, RateLimiter, Serv
 from betrue.server.auth import client_address
 from examples.chat.commands import NAME, user
 
-__all__ = ["Accounts", "AccountsConfig"]
+__all__ = ["Accounts", "AccountsConfig", "rate_limit"]
 
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 200, "description": "At least 8 characters"}
 CREDENTIALS = {
@@ -110,7 +110,8 @@ async def _session(name: str, ctx: Context) -> dict[str, Any]:
     return {"user": name, "token": token, "expiresAt": identity.claims["exp"]}
 
 
-def _limit(accounts: Accounts, name: str, ctx: Context) -> None:
+def rate_limit(accounts: Accounts, name: str, ctx: Context) -> None:
+    """Count one login or register attempt for ``name`` and the caller's address; 429 past the limit."""
     keys = [f"user:{name.casefold()}"]
     address = client_address(ctx)
     if address is not None:
@@ -123,7 +124,7 @@ async def register(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Create an account and log in with it."""
     accounts: Accounts = await ctx.service("accounts")
     name = params["name"].strip()
-    _limit(accounts, name, ctx)
+    rate_limit(accounts, name, ctx)
     await accounts.register(name, params["password"])
     return await _session(name, ctx)
 
@@ -133,7 +134,7 @@ async def login(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Log in with a name and password: answers a bearer token (and logs this WebSocket connection in)."""
     accounts: Accounts = await ctx.service("accounts")
     name = params["name"].strip()
-    _limit(accounts, name, ctx)
+    rate_limit(accounts, name, ctx)
     account = await accounts.check(name, params["password"])
     if account is None:
         raise Unauthorized("Wrong user name or password", details={"reason": "bad_credentials"})

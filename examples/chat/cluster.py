@@ -30,10 +30,11 @@ from loguru import logger
 from betrue.config import Config, env
 from betrue.nats import NatsAdapter, NatsConnection, NatsEventBus
 from betrue.postgres import Database, PostgresJobQueue
-from betrue.server import Application, Context, JwtAuthenticator, Response, Service, use_auth
+from betrue.server import Application, Context, JwtAuthenticator, Response, Service, declare_event, use_auth
 from betrue.server.types import CallNext
 from betrue.static import DocsService, StaticService
 from betrue.ws import CLIENT_DIR, WsAdapter
+from examples.chat.accounts import rate_limit
 from examples.chat.app import STATIC_ROOT, Banner
 from examples.chat.commands import CONNECTION_HEADER, GATEWAY_HEADER, chat, user
 from examples.chat.page import ChatPage
@@ -172,6 +173,32 @@ def keep_connections(application: Application) -> None:
     application.use(apply)
 
 
+def limit_logins(application: Application) -> None:
+    """Count login and register attempts at the gateway, which sees the client's address (a chat instance
+    behind NATS does not): per name and per address, as the monolith does (``CHAT_LOGIN_*``)."""
+
+    async def limit(ctx: Context, params: Any, call_next: CallNext) -> Response:
+        if ctx.code in ("user/login", "user/register") and isinstance(params, Mapping):
+            name = params.get("name")
+            if isinstance(name, str):
+                rate_limit(await ctx.service("accounts"), name.strip(), ctx)
+        return await call_next(ctx, params)
+
+    application.use(limit)
+
+
+def declare_chat_events(application: Application) -> None:
+    """The chat's events, declared by the gateway too: its AsyncAPI document lists what its WebSocket pushes."""
+    for declaration in chat.declarations.values():
+        declare_event(
+            application,
+            declaration.name,
+            schema=declaration.schema,
+            description=declaration.description,
+            to=declaration.to,
+        )
+
+
 def nats_target(settings: Mapping[str, str], app: str = "chat") -> str:
     """The ``nats://`` URL of the chat instances, from ``NATS_URL`` and ``NATS_PREFIX``."""
     servers = [url.strip().removeprefix("nats://") for url in settings.get("NATS_URL", "").split(",") if url.strip()]
@@ -197,6 +224,8 @@ def create_gateway(environ: Mapping[str, str] | None = None, env_file: str | Non
     application.proxy("chat", transport=target)
     application.proxy("user", transport=target)
     keep_connections(application)
+    limit_logins(application)
+    declare_chat_events(application)
     application.add_service(WsAdapter)
     application.add_service(ChatPage)
     application.add_service(

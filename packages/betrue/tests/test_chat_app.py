@@ -56,13 +56,14 @@ def chat_app(monkeypatch: pytest.MonkeyPatch, chat_database: str) -> Application
     return create_app(environ=environ, env_file=None)
 
 
-@pytest.fixture
-async def base_url(chat_app: Application) -> AsyncIterator[str]:
-    await chat_app.start()
-    try:
-        yield chat_app.service("http").url
-    finally:
-        await chat_app.stop()
+@pytest.fixture(params=["monolith", "cluster"])
+async def base_url(request: pytest.FixtureRequest, chat_database: str) -> AsyncIterator[str]:
+    """The chat's URL in either shape: one process, or a gateway of 2 (with 2 chat instances over NATS)."""
+    from examples.chat.shapes import environment, running
+
+    nats_url = os.environ.get("BETRUE_TEST_NATS_URL", "nats://127.0.0.1:4222")
+    async with running(request.param, environment(chat_database, nats_url)) as shape:
+        yield shape.urls[0]
 
 
 async def test_the_page_the_browser_client_the_api_and_the_docs_are_served(base_url: str) -> None:
