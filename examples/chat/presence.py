@@ -191,6 +191,10 @@ class PostgresPresence(Presence):
             " WHERE g.seen_at < now() - make_interval(secs => $1)",
             self.config.gateway_timeout,
         )
+        await self.db.execute(  # gateways long gone, with nobody left on them: forgotten
+            "DELETE FROM chat_gateways g WHERE seen_at < now() - interval '1 hour'"
+            " AND NOT EXISTS (SELECT 1 FROM chat_presence p WHERE p.gateway = g.id)"
+        )
         gone: list[tuple[str, str]] = []
         for row in rows:
             for room, user in await self.drop(row["connection"]):
