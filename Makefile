@@ -10,10 +10,10 @@ export UV_CACHE_DIR ?= $(TOOLS)/cache
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help sync test test-slow test-reliability lint format run run-gateway docs-env verify-dist bench bench-quick versions clean
+.PHONY: help sync test test-slow test-reliability lint format run run-cluster run-gateway docs-env verify-dist bench bench-quick versions clean
 
 help:
-	@echo "make run | test | test-slow | test-reliability | lint | format | docs-env | verify-dist | bench | bench-quick | run-gateway"
+	@echo "make run | run-cluster | test | test-slow | test-reliability | lint | format | docs-env | verify-dist | bench | bench-quick | run-gateway"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,6 +59,9 @@ format: sync
 
 run: sync
 	$(RUN) betrue run examples.chat.app:app
+
+run-cluster: sync
+	$(RUN) python examples/chat/run_cluster.py
 
 run-gateway: sync
 	$(RUN) python examples/gateway/run.py

@@ -18,6 +18,7 @@ from betrue.ws import CLIENT_DIR, WsAdapter
 from examples.chat.accounts import Accounts
 from examples.chat.attachments import Attachments
 from examples.chat.commands import chat, user
+from examples.chat.page import ChatPage
 from examples.chat.postgres import MIGRATIONS, PostgresAccounts, PostgresAttachments, PostgresChatStore
 from examples.chat.presence import Presence
 from examples.chat.quotas import Quotas
@@ -72,9 +73,11 @@ def create_app(
         application.add_service(MemoryChatStore, name="chat_store")
     application.add_service(Presence)
     application.add_service(WsAdapter)
+    application.add_service(ChatPage)
     application.add_service(
         StaticService,
-        deps={"http": "http", "app": "app", "ws": "ws"},  # the page reads WS_PATH through config()
+        # the page reads WS_PATH, CHAT_SERVERS and the upload limit through config()
+        deps={"http": "http", "app": "app", "ws": "ws", "chat_page": "chat_page"},
         config={"root": str(STATIC_ROOT)},
     )
     application.add_service(

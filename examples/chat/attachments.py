@@ -7,6 +7,7 @@ token, gets an id, and sends ``{"room", "text", "attachment": id}`` over the Web
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import tempfile
@@ -28,12 +29,15 @@ from betrue.server import (
     Upload,
 )
 from examples.chat.commands import chat, current_user
+from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
+from examples.chat.imagesize import dimensions
 from examples.chat.quotas import Quotas
 
-__all__ = ["ATTACHMENT", "Attachments", "AttachmentsConfig"]
+__all__ = ["ATTACHMENT", "MAX_IMAGE", "Attachments", "AttachmentsConfig"]
 
-IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
 MAX_IMAGE = 5 * 1024 * 1024
+MEASURE_HEAD = 256 * 1024
+"""Bytes of an image read to find its size (a JPEG's frame header may follow large metadata)."""
 ATTACHMENT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "What chat/upload answered"}
 ATTACHMENT = {
     "type": "object",
@@ -42,6 +46,8 @@ ATTACHMENT = {
         "name": {"type": "string"},
         "type": {"type": "string", "enum": IMAGE_TYPES},
         "size": {"type": "integer"},
+        "width": {"type": "integer", "description": "Pixels, once the chat/measure job has run"},
+        "height": {"type": "integer", "description": "Pixels, once the chat/measure job has run"},
     },
     "required": ["id", "name", "type", "size"],
 }
@@ -51,6 +57,12 @@ class AttachmentsConfig(Config):
     """Chat attachments"""
 
     folder: str = env("CHAT_UPLOADS", "", description="Folder of uploaded images (a temporary one, removed at stop)")
+    measure_delay: float = env(
+        "CHAT_MEASURE_DELAY",
+        0.0,
+        description="Seconds the chat/measure job waits before measuring (to watch a job in flight: demos, tests)",
+        ge=0,
+    )
 
 
 class Attachments(Service):
@@ -80,16 +92,21 @@ class Attachments(Service):
             shutil.rmtree(self.folder, ignore_errors=True)
 
     async def keep(self, params: Upload, owner: str, quotas: Quotas | None = None) -> dict[str, Any]:
-        """Store the upload's image; nothing is kept when it fails (too large, wrong type, cut off, over quota)."""
+        """Store the upload's image; nothing is kept when it fails (too large, not an image by its bytes, cut off,
+        over quota)."""
         assert self.folder is not None
         file = await params.file()
-        # "IMAGE/PNG" and "image/png; charset=utf-8" are image/png: stored as the type the page is served.
-        media = file.content_type.split(";", 1)[0].strip().lower()
-        if media not in IMAGE_TYPES:
-            raise UnsupportedMediaType(f"Images only: {', '.join(IMAGE_TYPES)}", details={"reason": "content_type"})
         attachment_id = secrets.token_hex(16)
         path = self.folder / attachment_id
         size = await file.save(path)
+        with path.open("rb") as saved:
+            media_type = sniff(saved.read(HEAD_SIZE))  # the bytes decide, not the browser's claim
+        if media_type is None:
+            path.unlink(missing_ok=True)
+            raise UnsupportedMediaType(
+                "This file is not a PNG, JPEG, GIF or WebP image",
+                details={"reason": "content", "accepted": IMAGE_TYPES},
+            )
         try:
             if quotas is not None:
                 quotas.uploaded(owner, size)
@@ -97,8 +114,19 @@ class Attachments(Service):
             path.unlink(missing_ok=True)
             raise
         name = Path(file.filename or "image").name[:100]
-        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": media, "size": size}
+        self._known[attachment_id] = {"id": attachment_id, "name": name, "type": media_type, "size": size}
         self._known[attachment_id]["owner"] = owner
+        return await self.public(attachment_id)
+
+    async def measure(self, attachment_id: str) -> dict[str, Any]:
+        """Record the image's width and height (the ``chat/measure`` job); the attachment as now known."""
+        assert self.folder is not None
+        if attachment_id not in self._known:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        with (self.folder / attachment_id).open("rb") as saved:
+            found = dimensions(saved.read(MEASURE_HEAD))
+        if found is not None:
+            self._known[attachment_id]["width"], self._known[attachment_id]["height"] = found
         return await self.public(attachment_id)
 
     async def public(self, attachment_id: str) -> dict[str, Any]:
@@ -134,7 +162,26 @@ class Attachments(Service):
 async def upload(params: Upload, ctx: Context) -> dict[str, Any]:
     """Upload an image (multipart/form-data, field ``file``, at most 5 MiB); send its id with ``chat/send``."""
     attachments: Attachments = await ctx.service("attachments")
-    return await attachments.keep(params, current_user(ctx), await ctx.service("quotas"))
+    kept = await attachments.keep(params, current_user(ctx), await ctx.service("quotas"))
+    # measured later by a worker: the upload is answered at once, the job survives a worker's death
+    await ctx.enqueue("chat/measure", {"id": kept["id"]}, key=f"measure-{kept['id']}")
+    return kept
+
+
+@chat.command(
+    "measure",
+    input={"type": "object", "properties": {"id": ATTACHMENT_ID}, "required": ["id"], "additionalProperties": False},
+    output=ATTACHMENT,
+    auth=["system"],
+    idempotent=True,
+    errors=[NotFound],
+)
+async def measure(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A job run after each upload: records the image's width and height (read from its header)."""
+    attachments: Attachments = await ctx.service("attachments")
+    if attachments.config.measure_delay:
+        await asyncio.sleep(attachments.config.measure_delay)
+    return await attachments.measure(params["id"])
 
 
 @chat.command(

@@ -20,7 +20,7 @@ from examples.chat.presence import Presence
 from examples.chat.quotas import Quotas
 from examples.chat.store import ChatStore
 
-__all__ = ["chat", "user"]
+__all__ = ["CONNECTION_HEADER", "GATEWAY_HEADER", "caller_connection", "chat", "user"]
 
 user = Group("user", description="Accounts: register and log in (every other command needs the token)")
 chat = Group("chat", description="Rooms, messages and who is online")
@@ -72,10 +72,30 @@ def current_user(ctx: Context) -> str:
     return ctx.identity.subject
 
 
-def _connection(ctx: Context) -> Any:
-    if ctx.connection is None:
+CONNECTION_HEADER = "x-chat-connection"
+"""Meta of a call a gateway forwards over NATS: the id of the WebSocket connection it came on."""
+GATEWAY_HEADER = "x-chat-gateway"
+"""Meta of a call a gateway forwards over NATS: the gateway's id (its heartbeat row in chat_gateways)."""
+
+
+def caller_connection(ctx: Context) -> tuple[str, str] | None:
+    """The caller's WebSocket connection as (id, gateway id): here (monolith) or on the gateway that forwarded.
+
+    Only calls that came over NATS (from a gateway of the cluster) are believed about a remote connection;
+    an HTTP caller cannot claim one with a header.
+    """
+    if ctx.connection is not None:
+        return ctx.connection.id, ""
+    if ctx.adapter == "nats" and ctx.meta.get(CONNECTION_HEADER):
+        return ctx.meta[CONNECTION_HEADER], ctx.meta.get(GATEWAY_HEADER, "")
+    return None
+
+
+def _connection(ctx: Context) -> tuple[str, str]:
+    found = caller_connection(ctx)
+    if found is None:
         raise ValidationError("Rooms are joined over a WebSocket connection (/ws)")
-    return ctx.connection
+    return found
 
 
 @chat.command(
@@ -89,7 +109,7 @@ def _connection(ctx: Context) -> Any:
 async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Every room with how many people are in it."""
     store: ChatStore = await ctx.service("chat_store")
-    counts = (await ctx.service("presence")).counts()
+    counts = await (await ctx.service("presence")).counts()
     return {"rooms": [{"name": name, "online": counts.get(name, 0)} for name in await store.rooms()]}
 
 
@@ -98,12 +118,12 @@ async def rooms(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     input=_object({"room": ROOM}, ["room"]),
     output=_object({"room": {"type": "string"}, "users": USERS}, ["room", "users"]),
     errors=[Unauthorized, ValidationError, Conflict, TooManyRequests],
-    transports=["ws"],
+    transports=["ws", "nats"],  # the cluster gateway forwards them over NATS with the connection id
 )
 async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Enter a room (created when new, within your quota): its messages and presence changes are pushed to you."""
     name, room = current_user(ctx), params["room"]
-    connection = _connection(ctx)
+    connection, gateway = _connection(ctx)
     store: ChatStore = await ctx.service("chat_store")
     presence: Presence = await ctx.service("presence")
     known = await store.rooms()
@@ -113,10 +133,11 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if await store.add_room(room):
         await ctx.emit("chat.room", {"name": room})
     await store.add_member(room, name)
-    connection.join(room)
-    if presence.join(room, name, connection.id):
-        await ctx.emit("chat.presence", _presence(presence, room, name, online=True), to={"room": room})
-    return {"room": room, "users": presence.users(room)}
+    if ctx.connection is not None:  # in the cluster the gateway joins its connection when this answers
+        ctx.connection.join(room)
+    if await presence.join(room, name, connection, gateway):
+        await ctx.emit("chat.presence", await _presence(presence, room, name, online=True), to={"room": room})
+    return {"room": room, "users": await presence.users(room)}
 
 
 @chat.command(
@@ -124,17 +145,18 @@ async def join(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     input=_object({"room": ROOM}, ["room"]),
     output=_object({"room": {"type": "string"}}, ["room"]),
     errors=[ValidationError],
-    transports=["ws"],
+    transports=["ws", "nats"],  # the cluster gateway forwards them over NATS with the connection id
 )
 async def leave(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Leave a room: no more of its pushes."""
     room = params["room"]
-    connection = _connection(ctx)
+    connection, _ = _connection(ctx)
     presence: Presence = await ctx.service("presence")
-    connection.leave(room)
-    gone = presence.leave(room, connection.id)
+    if ctx.connection is not None:  # in the cluster the gateway leaves it when this answers
+        ctx.connection.leave(room)
+    gone = await presence.leave(room, connection)
     if gone is not None:
-        await ctx.emit("chat.presence", _presence(presence, room, gone, online=False), to={"room": room})
+        await ctx.emit("chat.presence", await _presence(presence, room, gone, online=False), to={"room": room})
     return {"room": room}
 
 
@@ -144,6 +166,12 @@ SEND = {
             "room": ROOM,
             "text": {"type": "string", "maxLength": 2000},
             "attachment": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "An id from chat/upload"},
+            "key": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                "description": "Idempotency key: sending again with the same key (after a lost answer) stores "
+                "nothing new and answers the message stored the first time",
+            },
         },
         ["room"],
     ),
@@ -167,21 +195,22 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     Over HTTP the room must exist (rooms are created by joining them over WebSocket).
     """
     name, room = current_user(ctx), params["room"]
-    store: ChatStore = await ctx.service("chat_store")
-    if ctx.connection is not None:
-        if room not in ctx.connection.rooms:
-            raise Forbidden(f"Join {room} before writing to it", details={"room": room})
-    elif room not in await store.rooms():
-        raise NotFound("No such room: rooms are created by joining them", details={"room": room})
+    # The join rule on every transport: over WebSocket this connection joined the room; over HTTP
+    # (no connection) one of the user's connections is in it. Nobody creates a room by writing to it.
+    presence: Presence = await ctx.service("presence")
+    connection = caller_connection(ctx)
+    joined = await (presence.has(room, connection[0]) if connection else presence.present(room, name))
+    if not joined:
+        raise Forbidden(f"Join {room} before writing to it", details={"room": room, "reason": "not_joined"})
     text = params.get("text", "").strip()
     attachment = None
     if "attachment" in params:  # uploaded over HTTP, referred to by id here (see attachments.py)
         attachment = await (await ctx.service("attachments")).owned(params["attachment"], name)
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
-    quotas: Quotas = await ctx.service("quotas")
-    quotas.message(name)
-    message = await store.add_message(room, name, text, attachment=attachment)
+    store: ChatStore = await ctx.service("chat_store")
+    message = await store.add_message(room, name, text, attachment=attachment, key=params.get("key"))
+    # pushed again on a repeated key too: the first try may have died before its push (pages dedupe by id)
     await ctx.emit("chat.message", message, to={"room": room})
     return message
 
@@ -217,9 +246,9 @@ async def history(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
 async def gone(data: dict[str, Any], ctx: Context) -> None:
     """A closed tab leaves its rooms: tell who is still there."""
     presence: Presence = await ctx.service("presence")
-    for room, name in presence.drop(data["connection"]):
-        await ctx.emit("chat.presence", _presence(presence, room, name, online=False), to={"room": room})
+    for room, name in await presence.drop(data["connection"]):
+        await ctx.emit("chat.presence", await _presence(presence, room, name, online=False), to={"room": room})
 
 
-def _presence(presence: Presence, room: str, name: str, *, online: bool) -> dict[str, Any]:
-    return {"room": room, "user": name, "online": online, "users": presence.users(room)}
+async def _presence(presence: Presence, room: str, name: str, *, online: bool) -> dict[str, Any]:
+    return {"room": room, "user": name, "online": online, "users": await presence.users(room)}

@@ -15,7 +15,9 @@ from typing import Any
 from betrue.postgres import Database, Record
 from betrue.server import BytesDownload, Download, NotFound, UnsupportedMediaType, Upload
 from examples.chat.accounts import Accounts, AccountsConfig
-from examples.chat.attachments import IMAGE_TYPES, Attachments, AttachmentsConfig
+from examples.chat.attachments import MEASURE_HEAD, Attachments, AttachmentsConfig
+from examples.chat.images import HEAD_SIZE, IMAGE_TYPES, sniff
+from examples.chat.imagesize import dimensions
 from examples.chat.quotas import Quotas
 from examples.chat.store import ChatConfig, ChatStore, Message
 
@@ -62,16 +64,25 @@ class PostgresChatStore(ChatStore):
         rows = await self.db.fetch("SELECT user_name FROM chat_memberships WHERE room = $1 ORDER BY user_name", room)
         return [row["user_name"] for row in rows]
 
-    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
+    async def add_message(
+        self, room: str, user: str, text: str, *, attachment: Message | None = None, key: str | None = None
+    ) -> Message:
         await self.add_room(room)
         row = await self.db.fetchrow(
-            "INSERT INTO chat_messages (room, user_name, text, attachment_id) VALUES ($1, $2, $3, $4) RETURNING id, at",
+            "INSERT INTO chat_messages (room, user_name, text, attachment_id, send_key) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (user_name, send_key) WHERE send_key IS NOT NULL DO NOTHING RETURNING id, at",
             room,
             user,
             text,
             attachment["id"] if attachment is not None else None,
+            key,
         )
-        assert row is not None
+        if row is None:  # sent before under this key: the message stored then
+            row = await self.db.fetchrow(
+                "SELECT id, room, text, at FROM chat_messages WHERE user_name = $1 AND send_key = $2", user, key
+            )
+            assert row is not None
+            room, text = row["room"], row["text"]
         message: Message = {"id": row["id"], "room": room, "user": user, "text": text, "at": _at(row["at"])}
         if attachment is not None:
             message["attachment"] = attachment
@@ -145,10 +156,13 @@ class PostgresAttachments(Attachments):
 
     async def keep(self, params: Upload, owner: str, quotas: Quotas | None = None) -> dict[str, Any]:
         file = await params.file()
-        media = file.content_type.split(";", 1)[0].strip().lower()  # as Attachments.keep: IMAGE/PNG is image/png
-        if media not in IMAGE_TYPES:
-            raise UnsupportedMediaType(f"Images only: {', '.join(IMAGE_TYPES)}", details={"reason": "content_type"})
         data = await file.read()  # at most the command's max_size (5 MiB)
+        media_type = sniff(data[:HEAD_SIZE])  # the bytes decide, not the browser's claim
+        if media_type is None:
+            raise UnsupportedMediaType(
+                "This file is not a PNG, JPEG, GIF or WebP image",
+                details={"reason": "content", "accepted": IMAGE_TYPES},
+            )
         if quotas is not None:
             quotas.uploaded(owner, len(data))  # over quota: raises before anything is stored
         attachment_id = secrets.token_hex(16)
@@ -158,11 +172,24 @@ class PostgresAttachments(Attachments):
             attachment_id,
             owner,
             name,
-            media,
+            media_type,
             len(data),
             data,
         )
-        return {"id": attachment_id, "name": name, "type": media, "size": len(data)}
+        return {"id": attachment_id, "name": name, "type": media_type, "size": len(data)}
+
+    async def measure(self, attachment_id: str) -> dict[str, Any]:
+        data = await self.db.fetchval(
+            "SELECT substring(data FROM 1 FOR $2) FROM chat_attachments WHERE id = $1", attachment_id, MEASURE_HEAD
+        )
+        if data is None:
+            raise NotFound("No such attachment", details={"attachment": attachment_id})
+        found = dimensions(data)
+        if found is not None:
+            await self.db.execute(
+                "UPDATE chat_attachments SET width = $2, height = $3 WHERE id = $1", attachment_id, *found
+            )
+        return await self.public(attachment_id)
 
     async def public(self, attachment_id: str) -> dict[str, Any]:
         return await self._found(attachment_id, owner=None)
@@ -178,10 +205,11 @@ class PostgresAttachments(Attachments):
 
     async def _found(self, attachment_id: str, *, owner: str | None) -> dict[str, Any]:
         row = await self.db.fetchrow(
-            "SELECT id, name, type, size FROM chat_attachments WHERE id = $1 AND ($2::text IS NULL OR owner = $2)",
+            "SELECT id, name, type, size, width, height FROM chat_attachments"
+            " WHERE id = $1 AND ($2::text IS NULL OR owner = $2)",
             attachment_id,
             owner,
         )
         if row is None:  # someone else's upload is as unknown as a missing one: ids are not shared by guessing
             raise NotFound("No such attachment", details={"attachment": attachment_id})
-        return dict(row)
+        return {key: value for key, value in dict(row).items() if value is not None}

@@ -51,8 +51,14 @@ class ChatStore(Service, ABC):
         """Everyone who ever joined ``room``, sorted."""
 
     @abstractmethod
-    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
-        """Store a message (with an image ``attachment`` when given) and return it with its id and time."""
+    async def add_message(
+        self, room: str, user: str, text: str, *, attachment: Message | None = None, key: str | None = None
+    ) -> Message:
+        """Store a message (with an image ``attachment`` when given) and return it with its id and time.
+
+        With a ``key`` (the sender's idempotency key), a message ``user`` already stored under that key is
+        returned instead of storing another.
+        """
 
     @abstractmethod
     async def history(self, room: str, *, limit: int = 50, before: int | None = None) -> list[Message]:
@@ -73,6 +79,7 @@ class MemoryChatStore(ChatStore):
         self._rooms: dict[str, deque[Message]] = {room: deque(maxlen=config.history) for room in config.rooms}
         self._ids = itertools.count(1)
         self._members: dict[str, set[str]] = {}
+        self._keys: dict[tuple[str, str], Message] = {}
 
     async def rooms(self) -> list[str]:
         return list(self._rooms)
@@ -90,13 +97,19 @@ class MemoryChatStore(ChatStore):
     async def members(self, room: str) -> list[str]:
         return sorted(self._members.get(room, ()))
 
-    async def add_message(self, room: str, user: str, text: str, *, attachment: Message | None = None) -> Message:
+    async def add_message(
+        self, room: str, user: str, text: str, *, attachment: Message | None = None, key: str | None = None
+    ) -> Message:
+        if key is not None and (user, key) in self._keys:
+            return self._keys[(user, key)]
         await self.add_room(room)
         at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         message: Message = {"id": next(self._ids), "room": room, "user": user, "text": text, "at": at}
         if attachment is not None:
             message["attachment"] = attachment
         self._rooms[room].append(message)
+        if key is not None:
+            self._keys[(user, key)] = message
         return message
 
     async def history(self, room: str, *, limit: int = 50, before: int | None = None) -> list[Message]:

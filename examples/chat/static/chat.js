@@ -1,63 +1,101 @@
-// The chat page: one BetrueWs connection; commands over it, pushes from it. No framework, no build step.
+// The chat page: one BetrueWs connection (to the first server of a list, the next one when it drops);
+// commands over it, pushes from it. No framework, no build step. The parts: the message list
+// (messages.js), the outbox (outbox.js), the login dialog (login.js), images over HTTP (http.js).
 // No import map: inline scripts are refused by the page's Content-Security-Policy.
 import { BetrueWs } from "/betrue-ws/betrue-ws.js";
+import { $, element } from "./dom.js";
+import { describe, fieldErrors, humanBytes } from "./format.js";
+import { Files } from "./http.js";
+import { LoginDialog, markFields } from "./login.js";
+import { MessageList } from "./messages.js";
+import { Outbox } from "./outbox.js";
 
-const $ = (id) => document.getElementById(id);
-const ws = new BetrueWs(document.body.dataset.wsPath || "/ws");
-window.chat = { ws }; // handy in the console (and for tests)
+const page = document.body.dataset;
+const servers = JSON.parse(page.servers || "[]");
+const MAX_IMAGE = Number(page.maxImage) || 5 * 1024 * 1024;
+const MAX_TEXT = 2000;
+const PAGE_SIZE = 50; // messages per history page ("Load older")
 
+const ws = new BetrueWs(servers.length ? servers : [page.wsPath || "/ws"]);
 const state = {
   user: sessionStorage.getItem("chat.user"),
   token: sessionStorage.getItem("chat.token"), // the bearer token user/login answered
-  images: new Map(), // attachment id -> object URL, fetched once
   room: sessionStorage.getItem("chat.room") || "general",
-  joined: null,
-  messages: [], // of the current room, sorted by id
+  joined: null, // the room this connection is in
 };
+const files = new Files(() => state.token);
+const messages = new MessageList($("messages"), {
+  me: () => state.user,
+  imageUrl: (attachment) => files.imageUrl(attachment),
+  onOlder: () => loadOlder().catch(showError),
+  onError: showError,
+});
+const outbox = new Outbox({
+  deliver,
+  findDelivered,
+  onSent: (item, message) => {
+    messages.sent(item);
+    if (message.room === state.room) messages.add([message]);
+  },
+  onFailed: (item, error) => {
+    messages.failed(item, describe(error, { maxImage: MAX_IMAGE }));
+    showError(error);
+  },
+  onChange: showQueued,
+});
+const login = new LoginDialog({
+  call: (command, params) => ws.call(command, params),
+  loggedIn: () => Boolean(state.token),
+  onSession: enter,
+});
+window.chat = { ws, state, messages, outbox }; // handy in the console (and for tests)
+messages.reset();
+showQueued(outbox.items.length);
 
 // -- connection ------------------------------------------------------------------------------------
 
 ws.onOpen(async () => {
   setStatus("open", "online");
-  if (state.token) {
+  if (!state.token) return showLogin();
+  try {
     // After a reload or a reconnect: the token logs this new connection in; no password again.
-    try {
-      await ws.call("_auth/identify", { token: state.token });
-      await enter({ user: state.user, token: state.token });
-      return;
-    } catch (error) {
-      forget();
+    await ws.call("_auth/identify", { token: state.token });
+  } catch (error) {
+    if (error.code === 401 || error.code === 403) {
+      forget({ keepOutbox: true });
+      return showLogin();
     }
+    return; // the connection dropped again: the next one tries again
   }
-  $("login").showModal();
+  await enter({ user: state.user, token: state.token });
 });
 
 ws.on("auth.expired", () => {
-  forget();
-  $("app").hidden = true;
-  $("login").showModal(); // the token ran out: log in again
+  forget({ keepOutbox: true }); // the token ran out: log in again; what was typed waits for it
+  showLogin();
 });
 
 ws.onClose(({ reconnecting }) => {
   state.joined = null;
+  outbox.pause();
   setStatus(reconnecting ? "connecting" : "closed", reconnecting ? "reconnecting…" : "offline");
 });
 
 ws.on("chat.message", (message) => {
-  if (message.room === state.room) addMessages([message]);
+  if (message.room === state.room) messages.add([message]);
 });
 
 ws.on("chat.presence", (presence) => {
   if (presence.room === state.room) {
     renderUsers(presence.users);
-    if (presence.user !== state.user) notice(`${presence.user} ${presence.online ? "joined" : "left"}`);
+    if (presence.user !== state.user) messages.notice(`${presence.user} ${presence.online ? "joined" : "left"}`);
   }
-  loadRooms();
+  loadRooms().catch(() => {});
 });
 
-ws.on("chat.room", () => loadRooms());
+ws.on("chat.room", () => loadRooms().catch(() => {}));
 
-// -- actions ---------------------------------------------------------------------------------------
+// -- session ---------------------------------------------------------------------------------------
 
 async function enter({ user, token }) {
   state.user = user;
@@ -65,61 +103,54 @@ async function enter({ user, token }) {
   sessionStorage.setItem("chat.user", user);
   sessionStorage.setItem("chat.token", token);
   $("me").textContent = user;
+  $("logout").hidden = false;
   $("app").hidden = false;
+  outbox.retain((item) => item.user === user); // never sent in someone else's name
   await switchRoom(state.room);
 }
 
-function forget() {
+function forget({ keepOutbox = false } = {}) {
   state.user = state.token = null;
-  sessionStorage.removeItem("chat.user");
-  sessionStorage.removeItem("chat.token");
+  for (const key of ["chat.user", "chat.token"]) sessionStorage.removeItem(key);
+  if (!keepOutbox) outbox.clear();
 }
 
-// Files go over HTTP with the bearer token (the WebSocket carries only their id): see attachments.py.
-async function post(code, body, headers = {}) {
-  const response = await fetch(`/api/${code}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${state.token}`, ...headers },
-    body,
-  });
-  if (!response.ok) {
-    const envelope = await response.json().catch(() => ({ error: { message: response.statusText } }));
-    throw Object.assign(new Error(envelope.error.message), { status: envelope.status });
-  }
-  return response;
+function showLogin() {
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  login.show();
 }
 
-async function upload(file) {
-  const form = new FormData();
-  form.append("file", file, file.name);
-  const envelope = await (await post("chat/upload", form)).json();
-  return envelope.result.id;
-}
-
-async function showImage(img, attachment) {
-  let url = state.images.get(attachment.id);
-  if (!url) {
-    const body = JSON.stringify({ id: attachment.id });
-    const response = await post("chat/attachment", body, { "Content-Type": "application/json" });
-    url = URL.createObjectURL(await response.blob());
-    state.images.set(attachment.id, url);
-  }
-  img.src = url;
-}
+// -- rooms and history -----------------------------------------------------------------------------
 
 async function switchRoom(room) {
-  if (state.joined && state.joined !== room) await ws.call("chat/leave", { room: state.joined });
-  state.room = room;
-  sessionStorage.setItem("chat.room", room);
-  state.messages = [];
-  $("messages").replaceChildren();
-  $("room-title").textContent = `#${room}`;
+  outbox.pause(); // until this connection is in the room
+  if (state.joined && state.joined !== room) {
+    await ws.call("chat/leave", { room: state.joined });
+    state.joined = null;
+  }
   const joined = await ws.call("chat/join", { room });
   state.joined = room;
+  const fresh = room !== state.room || !messages.messages.length;
+  if (fresh) messages.reset();
+  state.room = room;
+  sessionStorage.setItem("chat.room", room);
+  $("room-title").textContent = `#${room}`;
   renderUsers(joined.users);
-  const { messages } = await ws.call("chat/history", { room, limit: 100 });
-  addMessages(messages);
+  const history = await ws.call("chat/history", { room, limit: PAGE_SIZE });
+  if (fresh) messages.hasOlder = history.messages.length === PAGE_SIZE;
+  messages.add(history.messages); // after a reconnect: only those missed meanwhile are new
+  messages.showSending(outbox.items, room);
+  outbox.resume();
   await loadRooms();
+}
+
+async function loadOlder() {
+  if (messages.firstId === null) return;
+  const params = { room: state.room, limit: PAGE_SIZE, before: messages.firstId };
+  const history = await ws.call("chat/history", params);
+  messages.hasOlder = history.messages.length === PAGE_SIZE;
+  messages.add(history.messages, { older: true });
 }
 
 async function loadRooms() {
@@ -140,44 +171,32 @@ async function loadRooms() {
   );
 }
 
-// -- rendering -------------------------------------------------------------------------------------
+// -- sending: what the outbox calls ----------------------------------------------------------------
 
-function addMessages(incoming) {
-  const known = new Set(state.messages.map((m) => m.id));
-  const fresh = incoming.filter((m) => !known.has(m.id));
-  if (!fresh.length) return;
-  const list = $("messages");
-  const last = state.messages.length ? state.messages[state.messages.length - 1].id : 0;
-  state.messages.push(...fresh);
-  state.messages.sort((a, b) => a.id - b.id);
-  if (fresh.every((m) => m.id > last)) fresh.sort((a, b) => a.id - b.id).forEach((m) => list.append(renderMessage(m)));
-  else list.replaceChildren(...state.messages.map(renderMessage)); // history arrived after a live message
-  list.scrollTop = list.scrollHeight;
+async function deliver(item) {
+  if (item.file && !item.attachment) item.attachment = await files.upload(item.file);
+  const params = { room: item.room, text: item.text };
+  if (item.attachment) params.attachment = item.attachment;
+  if (item.room === state.joined) return ws.call("chat/send", params);
+  await ws.call("chat/join", { room: item.room }); // typed in another room before a switch
+  try {
+    return await ws.call("chat/send", params);
+  } finally {
+    await ws.call("chat/leave", { room: item.room }).catch(() => {});
+  }
 }
 
-function renderMessage(message) {
-  const time = new Date(message.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return element("li", { class: message.user === state.user ? "message mine" : "message", "data-id": message.id }, [
-    element("div", { class: "meta" }, [element("span", { class: "author" }, [message.user]), element("time", {}, [time])]),
-    element("div", { class: "text" }, [message.text]),
-    ...(message.attachment ? [renderAttachment(message.attachment)] : []),
-  ]);
+/** A message whose answer was lost may have been stored: found in the history, it is not sent again. */
+async function findDelivered(item) {
+  const history = await ws.call("chat/history", { room: item.room, limit: PAGE_SIZE });
+  const text = item.text.trim();
+  return history.messages.find((m) => m.id > item.after && m.user === state.user && m.text === text) || null;
 }
 
-function renderAttachment(attachment) {
-  const img = element("img", { class: "attachment", alt: attachment.name, "data-testid": "attachment" }, []);
-  showImage(img, attachment).catch(showError);
-  return img;
-}
+// -- status lines ----------------------------------------------------------------------------------
 
 function renderUsers(users) {
   $("users").replaceChildren(...users.map((name) => element("li", { "data-user": name }, [name])));
-}
-
-function notice(text) {
-  const list = $("messages");
-  list.append(element("li", { class: "notice" }, [text]));
-  list.scrollTop = list.scrollHeight;
 }
 
 function setStatus(stateName, text) {
@@ -186,59 +205,71 @@ function setStatus(stateName, text) {
   status.textContent = text;
 }
 
-function showError(error) {
-  const box = $("error");
-  box.textContent = `${error.message}${error.status ? ` (${error.status})` : ""}`;
-  box.hidden = false;
-  setTimeout(() => (box.hidden = true), 4000);
+function showQueued(waiting) {
+  $("queued").hidden = !waiting;
+  $("queued").textContent = waiting ? `${waiting} message${waiting > 1 ? "s" : ""} waiting for the connection` : "";
 }
 
-function element(tag, attributes, children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children); // text children become text nodes: never parsed as HTML
-  return node;
+function showError(error) {
+  const box = $("error");
+  box.textContent = describe(error, { maxImage: MAX_IMAGE });
+  box.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => (box.hidden = true), 6000);
+}
+
+function showFile() {
+  const file = $("file").files[0];
+  $("file-hint").textContent = file
+    ? `Attached: ${file.name} (${humanBytes(file.size)})`
+    : `Images up to ${humanBytes(MAX_IMAGE)} (PNG, JPEG, GIF, WebP)`;
 }
 
 // -- forms -----------------------------------------------------------------------------------------
 
-$("login-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const register = event.submitter?.dataset.action === "register";
-  const credentials = { name: $("login-name").value.trim(), password: $("login-password").value };
-  try {
-    const session = await ws.call(register ? "user/register" : "user/login", credentials);
-    $("login-password").value = "";
-    await enter(session);
-    $("login").close();
-  } catch (error) {
-    $("login-error").textContent = error.message;
-    $("login-error").hidden = false;
-  }
+$("logout").addEventListener("click", () => {
+  forget(); // the token and the queued messages go; a new connection starts without an identity
+  location.reload();
 });
 
-$("composer").addEventListener("submit", async (event) => {
+$("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = $("text");
   const picker = $("file");
   const text = input.value.trim();
   const file = picker.files[0];
   if (!text && !file) return;
-  try {
-    const message = { room: state.room, text };
-    if (file) message.attachment = await upload(file);
-    await ws.call("chat/send", message);
-    input.value = "";
-    picker.value = "";
-  } catch (error) {
-    showError(error);
-  }
+  if (text.length > MAX_TEXT) return showError({ message: `A message has at most ${MAX_TEXT} characters.` });
+  input.value = "";
+  picker.value = "";
+  showFile();
+  // sent now when connected, else after the rejoin, in order
+  const item = outbox.add({ user: state.user, room: state.room, text, after: messages.lastId, file });
+  messages.addSending(item);
+  outbox.flush();
 });
+
+$("file").addEventListener("change", () => {
+  const file = $("file").files[0];
+  if (file && file.size > MAX_IMAGE) {
+    showError({ message: `${file.name} is ${humanBytes(file.size)}: images up to ${humanBytes(MAX_IMAGE)}.` });
+    $("file").value = "";
+  }
+  showFile();
+});
+showFile();
 
 $("new-room").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const room = $("new-room-name").value.trim();
-  if (!room) return;
-  $("new-room-name").value = "";
-  switchRoom(room).catch(showError);
+  const input = $("new-room-name");
+  markFields({ room: input }, {});
+  try {
+    await switchRoom(input.value.trim());
+    input.value = "";
+  } catch (error) {
+    const fields = fieldErrors(error);
+    if (Object.keys(fields).length) markFields({ room: input }, fields);
+    else showError(error);
+    if (state.joined === null && state.token) switchRoom(state.room).catch(showError); // back where it was
+  }
 });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>betrue-ws.js</title>
 <script type="module">
   import { BetrueWs, BetrueWsError } from "/client/betrue-ws.js";
   window.BetrueWsError = BetrueWsError;
+  window.BetrueWs = BetrueWs;
   window.opens = 0;
   window.closes = [];
   window.pushes = [];
@@ -93,9 +95,42 @@ async def test_the_client_reconnects_a_call_made_meanwhile_goes_through_and_clos
     pending = await tab.evaluate_handle("ws.call('t/echo', {during: 'reconnect'})")  # made while disconnected
     await tab.wait_for_function("window.opens === 2")
     assert await tab.evaluate("(p) => p", pending) == {"during": "reconnect"}
-    assert await tab.evaluate("window.closes[0]") == {"code": 4000, "reason": "kicked", "reconnecting": True}
+    closed = {
+        "code": 4000,
+        "reason": "kicked",
+        "reconnecting": True,
+        "next": app.service("http").url.replace("http", "ws") + "/ws",
+    }
+    assert await tab.evaluate("window.closes[0]") == closed
     assert await tab.evaluate("ws.state") == "open"
     await tab.evaluate("ws.close()")  # for good: no reconnection, later calls fail at once
     failure = await tab.evaluate("ws.call('t/echo', {}).catch((e) => [e.status, e.details.reason])")
     assert failure == ["ServiceUnavailable", "closed"]
     assert await tab.evaluate("ws.state") == "closed"
+
+
+async def test_given_several_urls_the_client_moves_to_the_next_when_one_fails_or_drops(
+    page: tuple[Any, Application],
+) -> None:
+    tab, app = page
+    here = app.service("http").url.replace("http", "ws") + "/ws"
+    with socket.socket() as probe:  # a port nobody listens on: a server that is down
+        probe.bind(("127.0.0.1", 0))
+        down = f"ws://127.0.0.1:{probe.getsockname()[1]}/ws"
+    await tab.evaluate(
+        """([down, here]) => {
+            ws.close();
+            window.opened = [];
+            window.ws = new BetrueWs([down, here], { minDelay: 20, maxDelay: 100, timeout: 5000 });
+            ws.onOpen(() => window.opened.push(ws.url));
+        }""",
+        [down, here],
+    )
+    await tab.wait_for_function("window.opened.length === 1")
+    assert await tab.evaluate("[ws.urls, ws.url]") == [[down, here], here]  # the first was down: the next one
+    assert await tab.evaluate("ws.call('t/echo', {n: 1})") == {"n": 1}
+    ws: WsAdapter = app.service("ws")
+    for connection in list(ws.connections):
+        await connection.close(4000, "kicked")
+    await tab.wait_for_function("window.opened.length === 2")  # tried the next (down), then came round again
+    assert await tab.evaluate("window.opened") == [here, here]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -23,29 +22,18 @@ from loguru import logger
 
 from betrue.postgres.config import DatabaseConfig
 from betrue.postgres.embedded import describe_dsn, resolve_dsn
-from betrue.postgres.errors import is_connection_loss, is_database_error, is_retryable, translate
+from betrue.postgres.errors import is_database_error, is_retryable, translate
 from betrue.postgres.migrations import Migrations
+from betrue.postgres.pool import DatabaseUnavailable, open_pool
 from betrue.postgres.tracing import QueryTracer
 from betrue.postgres.types import Connection, Record
-from betrue.server import DependencyError, Service, ServiceUnavailable
+from betrue.server import Service, ServiceUnavailable
 from betrue.server.ext import Readiness
 
 __all__ = ["Database", "DatabaseUnavailable", "Isolation"]
 
 T = TypeVar("T")
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
-
-
-class DatabaseUnavailable(DependencyError):
-    """The database did not answer within ``DB_CONNECT_TIMEOUT`` at start (names the host, not the password).
-
-    A ``DependencyError``: ``betrue run`` prints it on one line and exits with code 1.
-    """
-
-
-async def _init_connection(connection: asyncpg.Connection[Record]) -> None:
-    for kind in ("json", "jsonb"):
-        await connection.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 class Database(Service):
@@ -96,7 +84,7 @@ class Database(Service):
         self.dsn = await resolve_dsn(url, config.embedded_dir)
         tracer = getattr(self._telemetry, "tracer", None)
         self._tracer = QueryTracer(tracer, self.dsn, slow=config.slow_query)
-        self._pool = await self._connect()
+        self._pool = await open_pool(self.dsn, config)
         if config.migrate == "auto":
             try:
                 for migrations in self.app_migrations():
@@ -111,38 +99,6 @@ class Database(Service):
         folder = Path(self.config.migrations)
         own = [Migrations(folder, namespace=self.config.namespace)] if folder.is_dir() else []
         return own + self.migrations
-
-    async def _connect(self) -> asyncpg.Pool[Record]:
-        config = self.config
-        settings = {"application_name": config.application_name}
-        if config.statement_timeout > 0:
-            settings["statement_timeout"] = str(int(config.statement_timeout * 1000))
-        deadline = time.monotonic() + config.connect_timeout
-        delay = 0.1
-        while True:
-            try:
-                pool: asyncpg.Pool[Record] = await asyncpg.create_pool(
-                    self.dsn,
-                    min_size=min(config.min_size, config.max_size),
-                    max_size=config.max_size,
-                    server_settings=settings,
-                    init=_init_connection,
-                    timeout=max(0.5, min(10.0, deadline - time.monotonic())),
-                )
-                return pool
-            except ValueError as error:  # asyncpg's ClientConfigurationError is one too
-                raise DatabaseUnavailable(f"the database URL is not usable: {error}") from None
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                if not is_connection_loss(error):  # a wrong password, a missing database: waiting will not help
-                    raise DatabaseUnavailable(f"PostgreSQL at {describe_dsn(self.dsn)} refused: {error}") from None
-                if time.monotonic() + delay > deadline:
-                    reason = f"{type(error).__name__}: {error}".rstrip(": ")
-                    raise DatabaseUnavailable(
-                        f"PostgreSQL at {describe_dsn(self.dsn)} did not answer within "
-                        f"{config.connect_timeout:g}s (DB_CONNECT_TIMEOUT): {reason}"
-                    ) from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
 
     async def stop(self) -> None:
         if self._probe is not None:

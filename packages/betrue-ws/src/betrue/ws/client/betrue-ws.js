@@ -9,7 +9,10 @@
  *
  * Calls are matched to answers by id, so many can be in flight. A call made while disconnected waits
  * for the next connection (up to its timeout). The connection comes back by itself, with exponential
- * backoff and jitter, until close() is called.
+ * backoff and jitter, until close() is called. Given a list of URLs (several servers of one app), it
+ * connects to the first and, whenever a connection drops or fails, to the next one in turn:
+ *
+ *   const ws = new BetrueWs(["wss://a.example.com/ws", "wss://b.example.com/ws"]);
  */
 
 /** The error a call rejects with: the envelope's code, status, details and trace id. */
@@ -38,13 +41,16 @@ function absoluteUrl(url) {
 
 export class BetrueWs {
   /**
-   * @param {string} url  "/ws", "https://host/ws" or "wss://host/ws"
+   * @param {string | string[]} url  "/ws", "https://host/ws", "wss://host/ws", or a list of them (tried in turn)
    * @param {{minDelay?: number, maxDelay?: number, timeout?: number, meta?: object}} options
    *   minDelay/maxDelay bound the reconnection backoff (ms); timeout is a call's default (ms);
    *   meta is sent with every call (e.g. a token).
    */
   constructor(url = "/ws", options = {}) {
-    this.url = absoluteUrl(url);
+    /** Every server to connect to; ``url`` is the one in use. */
+    this.urls = (Array.isArray(url) ? url : [url]).map(absoluteUrl);
+    if (!this.urls.length) throw new Error("BetrueWs: no URL to connect to");
+    this.url = this.urls[0];
     this.minDelay = options.minDelay ?? 250;
     this.maxDelay = options.maxDelay ?? 10000;
     this.timeout = options.timeout ?? 30000;
@@ -103,7 +109,7 @@ export class BetrueWs {
     return () => this._openHandlers.delete(fn);
   }
 
-  /** fn({code, reason, reconnecting}) runs whenever the connection drops. */
+  /** fn({code, reason, reconnecting, next}) runs whenever the connection drops; ``next`` is the URL tried next. */
   onClose(fn) {
     this._closeHandlers.add(fn);
     return () => this._closeHandlers.delete(fn);
@@ -137,7 +143,8 @@ export class BetrueWs {
       for (const [id, call] of [...this._pending]) {
         if (call.sent) this._settle(id, null, lostError("connection lost before the answer", "connection_lost"));
       }
-      const info = { code: event.code, reason: event.reason, reconnecting: !this._stopped };
+      this.url = this.urls[(this.urls.indexOf(this.url) + 1) % this.urls.length]; // the next server, in turn
+      const info = { code: event.code, reason: event.reason, reconnecting: !this._stopped, next: this.url };
       for (const fn of this._closeHandlers) this._run(fn, info);
       if (!this._stopped) this._scheduleReconnect();
     };
