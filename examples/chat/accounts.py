@@ -36,7 +36,7 @@ from betrue.server import (
 from betrue.server.auth import client_address
 from examples.chat.commands import NAME, user
 
-__all__ = ["Accounts", "AccountsConfig", "rate_limit"]
+__all__ = ["Accounts", "AccountsConfig"]
 
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 200, "description": "At least 8 characters"}
 CREDENTIALS = {

@@ -31,10 +31,11 @@ from betrue.config import Config, env
 from betrue.nats import NatsAdapter, NatsConnection, NatsEventBus
 from betrue.postgres import Database, PostgresJobQueue
 from betrue.server import Application, Context, JwtAuthenticator, Response, Service, declare_event, use_auth
+from betrue.server.auth import client_address
 from betrue.server.types import CallNext
 from betrue.static import DocsService, StaticService
 from betrue.ws import CLIENT_DIR, WsAdapter
-from examples.chat.accounts import rate_limit
+from examples.chat.accounts import Accounts
 from examples.chat.app import STATIC_ROOT, Banner
 from examples.chat.commands import CONNECTION_HEADER, GATEWAY_HEADER, chat, user
 from examples.chat.page import ChatPage
@@ -181,7 +182,8 @@ def limit_logins(application: Application) -> None:
         if ctx.code in ("user/login", "user/register") and isinstance(params, Mapping):
             name = params.get("name")
             if isinstance(name, str):
-                rate_limit(await ctx.service("accounts"), name.strip(), ctx)
+                accounts: Accounts = await ctx.service("accounts")
+                accounts.limit(name.strip(), client_address(ctx), signup=ctx.code == "user/register")
         return await call_next(ctx, params)
 
     application.use(limit)
