@@ -75,6 +75,25 @@ async def read_params(request: web.Request, content_type: str | None, limit: int
     Raises UnsupportedMediaType (415), PayloadTooLarge (413, counted on the bytes read, so chunked and
     compressed bodies are bounded too), RequestTimeout (408) and ValidationError (400).
     """
+    params = params_at_hand(request, content_type, limit)
+    if params is not UNREAD:
+        return params
+    try:
+        body = await _read_slowly(request.content, limit, timeout)
+    except web.RequestPayloadError as error:  # broken chunked encoding, bad compression
+        raise ValidationError(f"Malformed body: {error}") from None
+    return _decoded(body, limit)
+
+
+UNREAD: Any = object()
+"""What ``params_at_hand`` answers when the body is still arriving: ``read_params`` waits for it."""
+
+
+def params_at_hand(request: web.Request, content_type: str | None, limit: int) -> Any:
+    """``read_params`` without waiting: the params when the body came with the headers, else ``UNREAD``.
+
+    The common case (a small body in the same packet) runs without a coroutine or a clock.
+    """
     if not request.body_exists:
         return {}
     if content_type is None or not is_json_media_type(content_type):
@@ -83,13 +102,16 @@ async def read_params(request: web.Request, content_type: str | None, limit: int
     if length is not None and length > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes", details={"limit": limit})
     content = request.content
+    if not content.is_eof():
+        return UNREAD
     try:
-        if content.is_eof():  # the whole body arrived with the headers: the common case, no clock needed
-            body = content.read_nowait()
-        else:
-            body = await _read_slowly(content, limit, timeout)
+        body = content.read_nowait()
     except web.RequestPayloadError as error:  # broken chunked encoding, bad compression
         raise ValidationError(f"Malformed body: {error}") from None
+    return _decoded(body, limit)
+
+
+def _decoded(body: bytes, limit: int) -> Any:
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes", details={"limit": limit})
     if not body:
@@ -114,7 +136,16 @@ def render(response: Response) -> web.Response:
     """The envelope of ``response`` as JSON, its code as the HTTP status, its headers and ``x-trace-id``."""
     trace_id = response.trace_id or ""
     try:
-        body = encode_json(response.envelope(trace_id))
+        if response.error is None:  # response.envelope(trace_id), without two calls on every success
+            envelope = {
+                "code": response.code,
+                "status": response.status,
+                "result": response.result,
+                "traceId": trace_id,
+            }
+        else:
+            envelope = response.envelope(trace_id)
+        body = encode_json(envelope)
         status = http_status(response.code)
     except TypeError as error:  # orjson's JSONEncodeError is a TypeError: a result that is not JSON
         logger.bind(trace_id=trace_id).error("the result could not be encoded as JSON: {}", error)
@@ -137,7 +168,9 @@ def make_call_handler(app: Application, *, limit: int, timeout: float) -> Reques
         if command is not None and takes_upload(command):  # the body is streamed to the handler (streams/)
             return await call_with_upload(app, request, command, meta, render=render)
         try:
-            params = await read_params(request, meta.get("content-type"), limit, timeout)
+            params = params_at_hand(request, meta.get("content-type"), limit)
+            if params is UNREAD:
+                params = await read_params(request, meta.get("content-type"), limit, timeout)
         except BetrueError as error:
             return await _reject(request, code, meta, error)
         response = await handle(code, params, meta, adapter="http")
