@@ -57,15 +57,20 @@ class _Settings:
 
 
 _settings = _Settings()
-_clock: list[Any] = [-1, ""]  # [second, its ISO text]: formatted once a second, not once a line
+_clock: list[Any] = [-1, "", -1, ""]  # [second, its ISO text, millisecond, its ISO text]: formatted once each
 
 
 def _iso_now(now: float) -> str:
-    seconds = int(now)
-    if seconds != _clock[0]:
-        _clock[0] = seconds
-        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-    return f"{_clock[1]}{int((now - seconds) * 1000):03d}Z"
+    milliseconds = int(now * 1000)
+    if milliseconds != _clock[2]:  # calls under load end within the same millisecond: formatted once
+        seconds = milliseconds // 1000
+        if seconds != _clock[0]:
+            _clock[0] = seconds
+            _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+        _clock[2] = milliseconds
+        _clock[3] = f"{_clock[1]}{milliseconds % 1000:03d}Z"
+    text: str = _clock[3]
+    return text
 
 
 def _write(line: dict[str, Any]) -> None:
@@ -80,6 +85,60 @@ def _write(line: dict[str, Any]) -> None:
         _flush_pending()
         return
     if len(_pending) == 1:
+        try:
+            asyncio.get_running_loop().call_soon(_flush_pending)
+        except RuntimeError:
+            _flush_pending()
+
+
+_CALL_LINE = (
+    b'{"time":"%b","level":"%b","message":"%b %b %bms","trace_id":"%b","command":"%b",'
+    b'"adapter":"%b","status":"%b","code":%d,"duration_ms":%b}\n'
+)
+_escaped: dict[str, bytes] = {}
+_ESCAPED_CACHE_SIZE = 512
+
+
+def _inner(text: str) -> bytes:
+    """``text`` as the inside of a JSON string (quotes and control characters escaped), cached.
+
+    Command codes, statuses and adapter names come from small sets, so they are escaped once; the cache is
+    bounded because a status is the handler's to choose.
+    """
+    found = _escaped.get(text)
+    if found is None:
+        found = orjson.dumps(text)[1:-1]
+        if len(_escaped) < _ESCAPED_CACHE_SIZE:
+            _escaped[text] = found
+    return found
+
+
+def _write_call_line(
+    level: str, now: float, code: str, status: str, number: int, duration_ms: float, trace_id: str, adapter: str
+) -> None:
+    """The JSON line of one call, the same bytes ``_write`` would give its dict, built from a template."""
+    # A trace id is usually hex (or checked to letters, digits and ``._:-``): only odd ones need escaping.
+    trace = trace_id.encode() if trace_id.isascii() and trace_id.isalnum() else orjson.dumps(trace_id)[1:-1]
+    escaped_code, escaped_status, duration = _inner(code), _inner(status), repr(duration_ms).encode()
+    _pending.append(
+        _CALL_LINE
+        % (
+            _iso_now(now).encode(),
+            level.encode(),
+            escaped_code,
+            escaped_status,
+            duration,
+            trace,
+            escaped_code,
+            _inner(adapter),
+            escaped_status,
+            number,
+            duration,
+        )
+    )
+    if _settings.fd is None:
+        _flush_pending()
+    elif len(_pending) == 1:
         try:
             asyncio.get_running_loop().call_soon(_flush_pending)
         except RuntimeError:
@@ -189,19 +248,10 @@ async def log_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
     failed = response.code >= 500
     if settings.errors if failed else settings.client_errors if response.error is not None else settings.successes:
         if settings.json:
-            _write(
-                {
-                    "time": _iso_now(ended),
-                    "level": "ERROR" if failed else "INFO",
-                    "message": f"{code} {response.status} {duration_ms}ms",
-                    "trace_id": ctx.trace_id,
-                    "command": code,
-                    "adapter": ctx.adapter,
-                    "status": response.status,
-                    "code": response.code,
-                    "duration_ms": duration_ms,
-                }
-            )
+            level = "ERROR" if failed else "INFO"
+            _write_call_line(level, ended, code, response.status, response.code, duration_ms, ctx.trace_id, ctx.adapter)
+            if failed:
+                _flush_pending()
         else:
             ctx.logger.log("ERROR" if failed else "INFO", "{} {} {}ms", code, response.status, duration_ms)
     if settings.debug:
