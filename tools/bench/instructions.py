@@ -11,8 +11,8 @@ served by this same process, so both halves of the hop are counted, as both run 
     .venv/bin/python tools/bench/instructions.py validated baseline-validated -n 400
     .venv/bin/python tools/bench/instructions.py --run validated -n 2000   # no callgrind: just run it (timing)
 
-Each target is counted twice under ``valgrind --tool=callgrind`` (``--warmup`` requests, then ``--warmup`` + ``-n``)
-and the difference divided by ``-n`` is printed, so start-up and imports cancel out. Repeatable to about 0.5%.
+Each target runs once under ``valgrind --tool=callgrind``: ``--warmup`` requests, then ``-n`` counted ones (the
+counters are zeroed right before them and dumped right after, so start-up, imports and shutdown are not counted).
 """
 
 from __future__ import annotations
@@ -222,12 +222,17 @@ TARGETS: dict[str, Callable[[], Any]] = {
 }
 
 
-async def drive(target: str, requests: int) -> float:
-    """Serve ``requests`` requests of ``target`` one after the other; the seconds they took."""
+async def drive(target: str, requests: int, warmup: int = 0) -> float:
+    """Serve ``warmup`` then ``requests`` requests of ``target`` one after the other; the seconds the latter took."""
     async with TARGETS[target]() as (protocol, request):
         transport = FakeTransport()
         protocol.connection_made(transport)
         loop = asyncio.get_running_loop()
+        for _ in range(warmup):
+            transport.done = loop.create_future()
+            protocol.data_received(request)
+            await asyncio.wait_for(transport.done, 30)
+        os.getppid()  # callgrind's --zero-before: counting starts here
         started = time.perf_counter()
         for _ in range(requests):
             transport.done = loop.create_future()
@@ -236,30 +241,37 @@ async def drive(target: str, requests: int) -> float:
             if not response.startswith(b"HTTP/1.1 200"):
                 raise SystemExit(f"{target}: unexpected answer {response[:300]!r}")
         elapsed = time.perf_counter() - started
+        os.getpgrp()  # callgrind's --dump-before: counting ends here
         protocol.connection_lost(None)
         await asyncio.sleep(0)
         return elapsed
 
 
-def _instructions(target: str, requests: int) -> int:
+def count(target: str, requests: int, warmup: int) -> float:
+    """User-space instructions per request of ``target``, counted over ``requests`` after ``warmup`` ones.
+
+    callgrind zeroes its counters on ``os.getppid()`` and dumps them on ``os.getpgrp()``, which ``drive``
+    calls right before and after the counted requests, so start-up, imports and shutdown are not counted.
+    """
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
         argv = [
             *("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"),
+            *("--zero-before=os_getppid", "--dump-before=os_getpgrp"),
             *(sys.executable, str(Path(__file__).resolve()), "--run", target, "-n", str(requests)),
+            *("--warmup", str(warmup)),
         ]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+        environ = {**os.environ, "PYTHONHASHSEED": "0"}
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT, env=environ)
         if done.returncode != 0:
             raise SystemExit(f"{target} under callgrind failed:\n{done.stderr[-3000:]}")
-        match = re.search(r"Collected : (\d+)", done.stderr)
+        dumps = sorted(Path(folder).glob("callgrind.out.*"))
+        if not dumps:
+            raise SystemExit(f"callgrind wrote no dump for {target}:\n{done.stderr[-2000:]}")
+        match = re.search(r"^summary: (\d+)", dumps[0].read_text(), re.MULTILINE)
         if match is None:
-            raise SystemExit(f"no instruction count in callgrind's output:\n{done.stderr[-2000:]}")
-        return int(match[1])
-
-
-def count(target: str, requests: int, warmup: int) -> float:
-    """User-space instructions per request of ``target``: (warm-up + n) minus warm-up, over n."""
-    return (_instructions(target, warmup + requests) - _instructions(target, warmup)) / requests
+            raise SystemExit(f"no summary line in {dumps[0]}")
+        return int(match[1]) / requests
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", metavar="TARGET", choices=TARGETS, help="serve -n requests of TARGET and exit")
     args = parser.parse_args(argv)
     if args.run:
-        elapsed = asyncio.run(drive(args.run, args.n))
+        elapsed = asyncio.run(drive(args.run, args.n, args.warmup))
         print(f"{args.run}: {args.n} requests in {elapsed:.3f}s ({elapsed / args.n * 1e6:.1f} µs each)")
         return 0
     counted: dict[str, float] = {}
