@@ -10,6 +10,7 @@ served by this same process, so both halves of the hop are counted, as both run 
     .venv/bin/python tools/bench/instructions.py                       # every target, under callgrind
     .venv/bin/python tools/bench/instructions.py validated baseline-validated -n 400
     .venv/bin/python tools/bench/instructions.py --run validated -n 2000   # no callgrind: just run it (timing)
+    BENCH_ENV=LOG_CALLS=off .venv/bin/python tools/bench/instructions.py validated  # a default changed
 
 Each target runs once under ``valgrind --tool=callgrind``: ``--warmup`` requests, then ``-n`` counted ones (the
 counters are zeroed right before them and dumped right after, so start-up, imports and shutdown are not counted).
@@ -130,7 +131,9 @@ async def _aiohttp_app(web_app: Any) -> AsyncIterator[Protocol]:
 
 
 def _environ(**extra: str) -> dict[str, str]:
-    return {**os.environ, **_PRODUCTION, "HTTP_PORT": "0", **extra}
+    # BENCH_ENV="LOG_CALLS=off,..." changes a default for an experiment (what the log line costs, ...).
+    changes = dict(item.split("=", 1) for item in filter(None, os.environ.get("BENCH_ENV", "").split(",")))
+    return {**os.environ, **_PRODUCTION, "HTTP_PORT": "0", **changes, **extra}
 
 
 @asynccontextmanager

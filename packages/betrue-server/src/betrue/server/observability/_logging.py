@@ -57,10 +57,11 @@ class _Settings:
 
 
 _settings = _Settings()
-_clock: list[Any] = [-1, "", -1, ""]  # [second, its ISO text, millisecond, its ISO text]: formatted once each
+_clock: list[Any] = [-1, "", -1, b""]  # [second, its ISO text, millisecond, its ISO text]: formatted once each
 
 
-def _iso_now(now: float) -> str:
+def _iso_now(now: float) -> bytes:
+    """``now`` as ISO 8601 UTC with milliseconds, ASCII bytes (``2024-05-01T10:00:00.123Z``)."""
     milliseconds = int(now * 1000)
     if milliseconds != _clock[2]:  # calls under load end within the same millisecond: formatted once
         seconds = milliseconds // 1000
@@ -68,8 +69,8 @@ def _iso_now(now: float) -> str:
             _clock[0] = seconds
             _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
         _clock[2] = milliseconds
-        _clock[3] = f"{_clock[1]}{milliseconds % 1000:03d}Z"
-    text: str = _clock[3]
+        _clock[3] = f"{_clock[1]}{milliseconds % 1000:03d}Z".encode()
+    text: bytes = _clock[3]
     return text
 
 
@@ -91,51 +92,39 @@ def _write(line: dict[str, Any]) -> None:
             _flush_pending()
 
 
-_CALL_LINE = (
-    b'{"time":"%b","level":"%b","message":"%b %b %bms","trace_id":"%b","command":"%b",'
-    b'"adapter":"%b","status":"%b","code":%d,"duration_ms":%b}\n'
-)
-_escaped: dict[str, bytes] = {}
-_ESCAPED_CACHE_SIZE = 512
+_CallKey = tuple[str, str, str, int, str]
+_call_parts: dict[_CallKey, tuple[bytes, bytes, bytes]] = {}
+_CALL_PARTS_CACHE_SIZE = 1024
 
 
-def _inner(text: str) -> bytes:
-    """``text`` as the inside of a JSON string (quotes and control characters escaped), cached.
+def _parts_of(key: _CallKey) -> tuple[bytes, bytes, bytes]:
+    """The fixed bytes of a call line around its time, duration and trace id, for one (level, code, status…).
 
-    Command codes, statuses and adapter names come from small sets, so they are escaped once; the cache is
-    bounded because a status is the handler's to choose.
+    Calls repeat the same few combinations, so each is escaped and assembled once; the cache is bounded
+    because a status is the handler's to choose.
     """
-    found = _escaped.get(text)
-    if found is None:
-        found = orjson.dumps(text)[1:-1]
-        if len(_escaped) < _ESCAPED_CACHE_SIZE:
-            _escaped[text] = found
-    return found
+    parts = _call_parts.get(key)
+    if parts is None:
+        level, code, status, adapter = (orjson.dumps(text)[1:-1] for text in (key[0], key[1], key[2], key[4]))
+        parts = (
+            b'","level":"%b","message":"%b %b ' % (level, code, status),
+            b'ms","trace_id":"',
+            b'","command":"%b","adapter":"%b","status":"%b","code":%d,"duration_ms":' % (code, adapter, status, key[3]),
+        )
+        if len(_call_parts) < _CALL_PARTS_CACHE_SIZE:
+            _call_parts[key] = parts
+    return parts
 
 
 def _write_call_line(
     level: str, now: float, code: str, status: str, number: int, duration_ms: float, trace_id: str, adapter: str
 ) -> None:
-    """The JSON line of one call, the same bytes ``_write`` would give its dict, built from a template."""
+    """The JSON line of one call, the same bytes ``_write`` would give its dict, from cached parts."""
+    head, middle, tail = _parts_of((level, code, status, number, adapter))
     # A trace id is usually hex (or checked to letters, digits and ``._:-``): only odd ones need escaping.
     trace = trace_id.encode() if trace_id.isascii() and trace_id.isalnum() else orjson.dumps(trace_id)[1:-1]
-    escaped_code, escaped_status, duration = _inner(code), _inner(status), repr(duration_ms).encode()
-    _pending.append(
-        _CALL_LINE
-        % (
-            _iso_now(now).encode(),
-            level.encode(),
-            escaped_code,
-            escaped_status,
-            duration,
-            trace,
-            escaped_code,
-            _inner(adapter),
-            escaped_status,
-            number,
-            duration,
-        )
-    )
+    duration = repr(duration_ms).encode()
+    _pending.append(b"".join((b'{"time":"', _iso_now(now), head, duration, middle, trace, tail, duration, b"}\n")))
     if _settings.fd is None:
         _flush_pending()
     elif len(_pending) == 1:
@@ -182,7 +171,7 @@ def json_sink(message: Message) -> None:
     """Write one JSON object per line: time, level, message, trace id, command and other extras."""
     record = message.record
     line: dict[str, Any] = {
-        "time": _iso_now(record["time"].timestamp()),
+        "time": _iso_now(record["time"].timestamp()).decode(),
         "level": record["level"].name,
         "message": record["message"],
     }
@@ -268,7 +257,7 @@ def log_rejected(code: str, trace_id: str, error: BetrueError, *, adapter: str) 
     if _settings.json:
         _write(
             {
-                "time": _iso_now(time.time()),
+                "time": _iso_now(time.time()).decode(),
                 "level": "INFO",
                 "message": f"{command} {error.status}: {error.message}",
                 "trace_id": trace_id,
