@@ -166,4 +166,5 @@ def test_the_call_line_is_the_json_of_its_fields_whatever_they_hold(
         "code": number,
         "duration_ms": duration,
     }
-    assert line.endswith(b"}\n") and line.count(b"\n") == 1
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1
