@@ -127,3 +127,44 @@ def test_redact_masks_secrets_and_cuts_large_values() -> None:
     assert shown["other"] == "<object>"
     many_keys = redact({f"k{i}": i for i in range(30)}, max_items=2)
     assert list(many_keys) == ["k0", "k1", "…"]
+
+
+@pytest.mark.parametrize(
+    ("level", "code", "status", "number", "duration", "trace_id", "adapter"),
+    [
+        ("INFO", "shop/buy", "Success", 200, 0.004, "3c84e73ffef8bb20eebf69084dd0d929", "http"),
+        ("ERROR", 'odd"co\\de/x', "Stätus\n", 503, 12.5, "req-42", "ws"),
+        ("INFO", "shop/buy", "Created", 201, 1234.567, 'bad\u2028id"', "nats"),
+    ],
+)
+def test_the_call_line_is_the_json_of_its_fields_whatever_they_hold(
+    monkeypatch: pytest.MonkeyPatch,
+    level: str,
+    code: str,
+    status: str,
+    number: int,
+    duration: float,
+    trace_id: str,
+    adapter: str,
+) -> None:
+    from betrue.server.observability import _logging
+
+    written: list[bytes] = []
+    monkeypatch.setattr(_logging, "_write_bytes", written.append)
+    monkeypatch.setattr(_logging._settings, "fd", None)
+    now = 1_714_557_600.123
+    _logging._write_call_line(level, now, code, status, number, duration, trace_id, adapter)
+    (line,) = written
+    assert json.loads(line) == {
+        "time": "2024-05-01T10:00:00.123Z",
+        "level": level,
+        "message": f"{code} {status} {duration}ms",
+        "trace_id": trace_id,
+        "command": code,
+        "adapter": adapter,
+        "status": status,
+        "code": number,
+        "duration_ms": duration,
+    }
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1

@@ -112,12 +112,14 @@ class Repo(Service):
 
 async def test_a_service_asked_for_by_class_follows_its_scope_through_dependencies() -> None:
     shop = Group("shop")
+    alive: list[Tenant] = []  # kept alive: a freed tenant's id may be reused by the next one
 
     @shop.command("ids")
     async def ids(params: Any, ctx: Context) -> list[int]:
         repo = await ctx.service(Repo)
         tenant = await ctx.service(Tenant)
         assert repo.services["tenant"] is tenant
+        alive.append(tenant)
         return [tenant.id]
 
     app = Application("scopes", groups=[shop], http=False, env_file=None)

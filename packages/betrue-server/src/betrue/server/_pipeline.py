@@ -93,8 +93,10 @@ def input_stage(command: Command) -> Middleware | None:
         return None
     check_input = compile_schema(command.input, where=command.code).validate
 
-    async def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Response:
-        return await call_next(ctx, check_input(params))
+    def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
+        # A plain function: an invalid input raises here, inside the awaiting stage's try, like a coroutine's
+        # would; a valid one hands back the next stage's awaitable, with no frame of its own per call.
+        return call_next(ctx, check_input(params))
 
     return validate_input
 

@@ -57,15 +57,21 @@ class _Settings:
 
 
 _settings = _Settings()
-_clock: list[Any] = [-1, ""]  # [second, its ISO text]: formatted once a second, not once a line
+_clock: list[Any] = [-1, "", -1, b""]  # [second, its ISO text, millisecond, its ISO text]: formatted once each
 
 
-def _iso_now(now: float) -> str:
-    seconds = int(now)
-    if seconds != _clock[0]:
-        _clock[0] = seconds
-        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-    return f"{_clock[1]}{int((now - seconds) * 1000):03d}Z"
+def _iso_now(now: float) -> bytes:
+    """``now`` as ISO 8601 UTC with milliseconds, ASCII bytes (``2024-05-01T10:00:00.123Z``)."""
+    milliseconds = int(now * 1000)
+    if milliseconds != _clock[2]:  # calls under load end within the same millisecond: formatted once
+        seconds = milliseconds // 1000
+        if seconds != _clock[0]:
+            _clock[0] = seconds
+            _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+        _clock[2] = milliseconds
+        _clock[3] = f"{_clock[1]}{milliseconds % 1000:03d}Z".encode()
+    text: bytes = _clock[3]
+    return text
 
 
 def _write(line: dict[str, Any]) -> None:
@@ -80,6 +86,48 @@ def _write(line: dict[str, Any]) -> None:
         _flush_pending()
         return
     if len(_pending) == 1:
+        try:
+            asyncio.get_running_loop().call_soon(_flush_pending)
+        except RuntimeError:
+            _flush_pending()
+
+
+_CallKey = tuple[str, str, str, int, str]
+_call_parts: dict[_CallKey, tuple[bytes, bytes, bytes]] = {}
+_CALL_PARTS_CACHE_SIZE = 1024
+
+
+def _parts_of(key: _CallKey) -> tuple[bytes, bytes, bytes]:
+    """The fixed bytes of a call line around its time, duration and trace id, for one (level, code, status…).
+
+    Calls repeat the same few combinations, so each is escaped and assembled once; the cache is bounded
+    because a status is the handler's to choose.
+    """
+    parts = _call_parts.get(key)
+    if parts is None:
+        level, code, status, adapter = (orjson.dumps(text)[1:-1] for text in (key[0], key[1], key[2], key[4]))
+        parts = (
+            b'","level":"%b","message":"%b %b ' % (level, code, status),
+            b'ms","trace_id":"',
+            b'","command":"%b","adapter":"%b","status":"%b","code":%d,"duration_ms":' % (code, adapter, status, key[3]),
+        )
+        if len(_call_parts) < _CALL_PARTS_CACHE_SIZE:
+            _call_parts[key] = parts
+    return parts
+
+
+def _write_call_line(
+    level: str, now: float, code: str, status: str, number: int, duration_ms: float, trace_id: str, adapter: str
+) -> None:
+    """The JSON line of one call, the same bytes ``_write`` would give its dict, from cached parts."""
+    head, middle, tail = _parts_of((level, code, status, number, adapter))
+    # A trace id is usually hex (or checked to letters, digits and ``._:-``): only odd ones need escaping.
+    trace = trace_id.encode() if trace_id.isascii() and trace_id.isalnum() else orjson.dumps(trace_id)[1:-1]
+    duration = repr(duration_ms).encode()
+    _pending.append(b"".join((b'{"time":"', _iso_now(now), head, duration, middle, trace, tail, duration, b"}\n")))
+    if _settings.fd is None:
+        _flush_pending()
+    elif len(_pending) == 1:
         try:
             asyncio.get_running_loop().call_soon(_flush_pending)
         except RuntimeError:
@@ -123,7 +171,7 @@ def json_sink(message: Message) -> None:
     """Write one JSON object per line: time, level, message, trace id, command and other extras."""
     record = message.record
     line: dict[str, Any] = {
-        "time": _iso_now(record["time"].timestamp()),
+        "time": _iso_now(record["time"].timestamp()).decode(),
         "level": record["level"].name,
         "message": record["message"],
     }
@@ -189,19 +237,10 @@ async def log_call(ctx: Context, params: Any, call_next: CallNext) -> Response:
     failed = response.code >= 500
     if settings.errors if failed else settings.client_errors if response.error is not None else settings.successes:
         if settings.json:
-            _write(
-                {
-                    "time": _iso_now(ended),
-                    "level": "ERROR" if failed else "INFO",
-                    "message": f"{code} {response.status} {duration_ms}ms",
-                    "trace_id": ctx.trace_id,
-                    "command": code,
-                    "adapter": ctx.adapter,
-                    "status": response.status,
-                    "code": response.code,
-                    "duration_ms": duration_ms,
-                }
-            )
+            level = "ERROR" if failed else "INFO"
+            _write_call_line(level, ended, code, response.status, response.code, duration_ms, ctx.trace_id, ctx.adapter)
+            if failed:
+                _flush_pending()
         else:
             ctx.logger.log("ERROR" if failed else "INFO", "{} {} {}ms", code, response.status, duration_ms)
     if settings.debug:
@@ -218,7 +257,7 @@ def log_rejected(code: str, trace_id: str, error: BetrueError, *, adapter: str) 
     if _settings.json:
         _write(
             {
-                "time": _iso_now(time.time()),
+                "time": _iso_now(time.time()).decode(),
                 "level": "INFO",
                 "message": f"{command} {error.status}: {error.message}",
                 "trace_id": trace_id,
