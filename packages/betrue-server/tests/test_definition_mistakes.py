@@ -51,7 +51,7 @@ class Mailer(Service):
 
 def test_config_for_a_service_without_a_config_class_is_refused_naming_it() -> None:
     app = Application("mail", http=False, env_file=None)
-    with pytest.raises(DependencyError, match="'mailer': config=.* no config_class"):
+    with pytest.raises(DependencyError, match=r"'mailer': config=.* no config_class"):
         app.add_service(Mailer, config={"smtpHost": "mail.local"})
 
 

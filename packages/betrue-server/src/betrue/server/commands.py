@@ -191,13 +191,14 @@ class CommandClass:
             raise TypeError(f"{cls.__name__}: write `async def handle(self, params, ctx)`")
         instance = cls()
         auth = cls.auth if cls.auth is not None else (group.auth if group is not None else None)
+        # The class's own docstring only: an undocumented command must not inherit CommandClass's.
+        own_doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
         return Command(
             code=code,
             handler=instance.handle,
             input=cls.input,
             output=cls.output,
-            # The class's own docstring only: an undocumented command must not inherit CommandClass's.
-            description=cls.description if cls.description is not None else inspect.cleandoc(cls.__dict__.get("__doc__") or ""),
+            description=cls.description if cls.description is not None else own_doc,
             errors=tuple(cls.errors),
             auth=auth,
             idempotent=cls.idempotent,
