@@ -225,9 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         from betrue.config import ConfigError
         from betrue.server.di import DependencyError
+        from betrue.server.ext import StartError
         from betrue.server.validation import SchemaError
 
-        if isinstance(error, ConfigError | DependencyError | SchemaError):
+        if isinstance(error, ConfigError | DependencyError | SchemaError | StartError):
             print(f"betrue: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
         raise
