@@ -183,16 +183,22 @@ class Application:
         return middleware
 
     def proxy(
-        self, group: str = "*", commands: Sequence[str] | None = None, *, transport: str | Transport | None = None
+        self,
+        group: str = "*",
+        commands: Sequence[str] | None = None,
+        *,
+        transport: str | Transport | None = None,
+        rename: Mapping[str, str] | None = None,
     ) -> Gateway:
         """Serve another app's commands as this app's own (a gateway); see ``betrue.server.gateway``.
 
         ``proxy("game", ["load"], transport="http://127.0.0.1:3001")`` serves ``game/load``;
         without ``commands`` every command of the group (``*``: every group) is discovered.
+        ``rename={"game/load": "load"}`` publishes an upstream command under another code.
         """
         from betrue.server.gateway import proxy
 
-        return proxy(self, group, commands, transport=transport)
+        return proxy(self, group, commands, transport=transport, rename=rename)
 
     def on(self, event: str) -> Callable[[Any], Any]:
         """Subscribe ``async def handler(data, ctx)`` to an event, outside any group."""
@@ -433,7 +439,7 @@ class Application:
             *self.middlewares,
             *(group.middlewares if group is not None else ()),
             *command.middlewares,
-            *validation_stages(command, self.config.output_validation),
+            *validation_stages(command, self.config.output_validation, self.config.validation_engine),
         ]
         return compose(stages, handler_stage(command))
 

@@ -23,7 +23,7 @@ from betrue.server.context import Context
 from betrue.server.errors import BetrueError, InternalError, ValidationError
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware
-from betrue.server.validation import compile_schema
+from betrue.server.validation import Engine, compile_schema
 
 __all__ = ["OutputValidation", "compose", "error_boundary", "handler_stage", "validation_stages"]
 
@@ -68,18 +68,20 @@ async def error_boundary(ctx: Context, params: Any, call_next: CallNext) -> Resp
         return Response.from_error(InternalError(f"Internal error (trace id {ctx.trace_id})"))
 
 
-def validation_stages(command: Command, output_mode: OutputValidation) -> list[Middleware]:
+def validation_stages(
+    command: Command, output_mode: OutputValidation, engine: Engine = "jsonschema-rs"
+) -> list[Middleware]:
     """The input and output validation stages for ``command``; validators are compiled here, once."""
     stages: list[Middleware] = []
     if command.input is not None:
-        check_input = compile_schema(command.input, where=command.code).validate
+        check_input = compile_schema(command.input, where=command.code, engine=engine).validate
 
         async def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Response:
             return await call_next(ctx, check_input(params))
 
         stages.append(validate_input)
     if command.output is not None and output_mode != "off":
-        check_output = compile_schema(command.output, where=command.code, direction="output").validate
+        check_output = compile_schema(command.output, where=command.code, direction="output", engine=engine).validate
 
         async def validate_output(ctx: Context, params: Any, call_next: CallNext) -> Response:
             response = await call_next(ctx, params)
