@@ -34,6 +34,32 @@ if TYPE_CHECKING:
 
 __all__ = ["Application"]
 
+_LOG_KEYS = {"level": "log_level", "pretty": "log_pretty", "calls": "log_calls"}
+
+
+class _AppLogger:
+    """Service ``logger``: loguru's logger bound to the app (``deps=("logger",)``), as @be-true's LoggerService.
+
+    A holder, not the logger itself: the container calls ``start``/``stop``, which loguru's logger also has.
+    """
+
+    def __init__(self, app: str) -> None:
+        self.app = app
+
+    async def start(self) -> Any:
+        return logger.bind(app=self.app)
+
+    async def stop(self) -> None:
+        return None
+
+
+def _log_settings(log: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``Application(log={"level": "DEBUG"})`` as the app config's defaults; ``LOG_LEVEL`` and the others still win."""
+    unknown = sorted(set(log or {}) - set(_LOG_KEYS))
+    if unknown:
+        raise ValueError(f"Application(log=...): unknown keys {unknown}; known: {sorted(_LOG_KEYS)}")
+    return {_LOG_KEYS[key]: value for key, value in (log or {}).items()}
+
 
 class Application:
     """An app: services (DI), commands, adapters; runs as one process or as one of many.
@@ -57,6 +83,7 @@ class Application:
         http: bool = True,
         environ: Mapping[str, str] | None = None,
         env_file: str | None = ".env",
+        log: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.container = ServiceContainer()
@@ -89,13 +116,18 @@ class Application:
         self._accepting = False
         self._subscriptions: list[Any] = []
         self.config: AppConfig = AppConfig()
-        self.add_service(AppConfig, name="app", config_class=AppConfig, factory=lambda config: config)
+        self.add_service(
+            AppConfig, name="app", config_class=AppConfig, config=_log_settings(log), factory=lambda config: config
+        )
+        self.add_service(_AppLogger, name="logger", factory=lambda: _AppLogger(name))
         self.add_service(MemoryEventBus, name="events")
         self.add_service(MemoryJobQueue, name="jobs")
         if http:
+            from betrue.server.adapters.cors import Cors
             from betrue.server.adapters.http import HttpAdapter
 
             self.add_service(HttpAdapter, name="http")
+            self.add_service(Cors, name="cors")
         self.add_service(
             self.telemetry,
             name="telemetry",
@@ -225,6 +257,11 @@ class Application:
 
     def adapters(self) -> list[Adapter]:
         return [value for name in self.container.specs if isinstance(value := self._maybe(name), Adapter)]
+
+    @property
+    def accepting(self) -> bool:
+        """True while the app takes new calls: after start, until stop begins (``/_app/ready`` reads it)."""
+        return self._accepting
 
     def _maybe(self, name: str) -> Any:
         return self.container.get(name) if self.container.has(name) else None

@@ -11,6 +11,7 @@ from betrue.config import Config, env
 from betrue.server.adapters._http_call import make_call_handler
 from betrue.server.adapters._http_server import ListeningSite, envelope_response
 from betrue.server.adapters.base import Adapter
+from betrue.server.adapters.probes import add_probe_routes
 from betrue.server.context import trace_id_from
 from betrue.server.errors import MethodNotAllowed
 
@@ -98,6 +99,7 @@ class HttpAdapter(Adapter):
             path, make_call_handler(app, limit=config.body_limit, timeout=config.body_timeout), name="betrue-call"
         )
         self.web.router.add_route("*", path, _method_not_allowed)
+        add_probe_routes(self.web, app)
         self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=app.config.shutdown_timeout)
         await self.runner.setup()
         self.site = ListeningSite(
