@@ -199,7 +199,7 @@ async def test_middlewares_run_app_then_group_then_command_inside_the_plugged_st
         seen.append("handler")
 
     app = bare_app(groups=[shop], middlewares=[recorder(seen, "app")])
-    app.stage_factories.append(lambda app, command: recorder(seen, "plugged"))
+    app.add_stage("stream", lambda app, command: recorder(seen, "plugged"))
     async with TestApp(app) as running:
         await running.call("shop/buy")
     assert seen == [

@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of an app's events and WebSocket protocol (betrue.server.asyncapi)."""
+"""The AsyncAPI 3.0 document of an app's events and WebSocket protocol (betrue.server.docs._asyncapi)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from betrue.server.breaker import CircuitBreaker
-from betrue.server.resilience import Policy
+from betrue.server.client._breaker import CircuitBreaker
+from betrue.server.client._resilience import Policy
 
 
 def state_of(breaker: CircuitBreaker) -> str:

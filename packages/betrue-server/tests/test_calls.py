@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from betrue.server import Application, Call, ServiceUnavailable
-from betrue.server.calls import Envelope, Send, failed
+from betrue.server.client._calls import Envelope, Send, failed
 from betrue.server.testing import TestApp
 
 

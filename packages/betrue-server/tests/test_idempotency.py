@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from betrue.server import Application, Call, Context, Group, HttpTransport, Policy
-from betrue.server.idempotency import Idempotency
+from betrue.server.client._idempotency import Idempotency
 from betrue.server.testing import TestApp
 
 

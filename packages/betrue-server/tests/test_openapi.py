@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of an app's commands (betrue.server.openapi)."""
+"""The OpenAPI 3.1 document of an app's commands (betrue.server.docs._openapi)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from betrue.server.otel import ROOT_TRACE_ID, meter_provider, prometheus_registry, prometheus_text, tracer_provider
-from betrue.server.telemetry import TelemetryConfig
+from betrue.server.observability._otel import (
+    ROOT_TRACE_ID,
+    meter_provider,
+    prometheus_registry,
+    prometheus_text,
+    tracer_provider,
+)
+from betrue.server.observability._telemetry import TelemetryConfig
 
 
 def test_root_spans_take_the_trace_id_the_call_already_has() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from betrue.server import Application, CallNext, Context, Forbidden, Group, Response
-from betrue.server.pipeline import compose
+from betrue.server._pipeline import compose
 from betrue.server.testing import TestApp
 
 

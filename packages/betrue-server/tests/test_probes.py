@@ -66,7 +66,7 @@ async def test_a_readiness_report_that_raises_is_not_ready() -> None:
 async def test_ready_is_503_once_stopping_begins() -> None:
     app = Application("shop", env_file=None, environ={})
     async with TestApp(app, http=True) as t, aiohttp.ClientSession() as http:
-        app._accepting = False  # the state during a graceful stop, before the listener closes
+        app.router._accepting = False  # the state during a graceful stop, before the listener closes
         async with http.get(f"{t.url}/_app/ready") as answer:
             assert answer.status == 503
-        app._accepting = True
+        app.router._accepting = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from betrue.server import BadGateway, Conflict, NotFound
-from betrue.server.proxying import describe_upstream, proxy_command
+from betrue.server.gateway._proxy import describe_upstream, proxy_command
 
 
 @pytest.mark.parametrize("result", [None, [], {"commands": "all"}, {"app": "x"}])

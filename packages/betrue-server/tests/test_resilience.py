@@ -20,8 +20,8 @@ from betrue.server import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from betrue.server.breaker import CircuitBreaker
-from betrue.server.resilience import parse_policies
+from betrue.server.client._breaker import CircuitBreaker
+from betrue.server.client._resilience import parse_policies
 from betrue.server.testing import TestApp
 
 

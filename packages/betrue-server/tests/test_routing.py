@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from betrue.config import ConfigError
-from betrue.server.resilience import Policy
-from betrue.server.routing import ClientConfig, parse_routes
+from betrue.server.client._config import ClientConfig, parse_routes
+from betrue.server.client._resilience import Policy
 
 
 def test_routes_map_groups_to_local_or_urls() -> None:

@@ -1,10 +1,10 @@
-"""Schemas as document components: definitions hoisted, pointers rewritten (betrue.server.schemadocs)."""
+"""Schemas as document components: definitions hoisted, pointers rewritten (betrue.server.docs._schemas)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from betrue.server.schemadocs import SchemaComponents
+from betrue.server.docs._schemas import SchemaComponents
 
 
 def test_defs_move_to_components_and_pointers_follow() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from betrue.server import Application, Context, Group
-from betrue.server.redact import redact
+from betrue.server.observability._redact import redact
 from betrue.server.testing import TestApp
 
 

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from betrue.config import ConfigError
 from betrue.server import Application
-from betrue.server.telemetry import TelemetryConfig
+from betrue.server.observability._telemetry import TelemetryConfig
 from betrue.server.testing import TestApp
 
 

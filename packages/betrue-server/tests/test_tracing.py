@@ -20,8 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NoOpTracerProvider, SpanKind
 
 from betrue.server import Application, Context, Group, Response
+from betrue.server.observability._tracing import server_span
 from betrue.server.testing import TestApp
-from betrue.server.tracing import server_span
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -200,7 +200,8 @@ async def test_without_an_sdk_tracing_costs_nothing_per_call() -> None:
     async with TestApp(app):
         assert app.telemetry.server_stages() == []
         assert app.telemetry.client_stages() == []
-        assert [stage.__name__ for stage in app.stages] == ["log_call", "error_boundary", "enforce_deadline"]
+        stages = app.router.stages_of(app.commands["_app/health"])
+        assert [stage.__name__ for stage in stages] == ["log_call", "error_boundary", "enforce_deadline"]
     answer = Response(None)
 
     async def inner(ctx: Any, params: Any) -> Response:

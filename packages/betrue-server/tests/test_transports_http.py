@@ -23,9 +23,9 @@ from betrue.server import (
     ServiceUnavailable,
     error_from_envelope,
 )
+from betrue.server.client.transports.http import HttpTransport
 from betrue.server.errors import _REGISTRY
 from betrue.server.testing import TestApp
-from betrue.server.transports.http import HttpTransport
 
 
 class TransportTestSeatTaken(Conflict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from betrue.config import ConfigError
-from betrue.server.upstreams import GatewayConfig, Upstream, parse_upstreams
+from betrue.server.gateway._upstreams import GatewayConfig, Upstream, parse_upstreams
 
 
 def test_upstreams_are_urls_or_group_url_pairs() -> None:

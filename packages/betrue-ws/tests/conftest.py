@@ -43,13 +43,15 @@ def command_group(gate: Gate) -> Group:
 
     @group.command("set")
     async def set_attributes(params: dict[str, Any], ctx: Context) -> Any:
-        ctx.connection.set(**params.get("set", {}))
-        ctx.connection.join(*params.get("join", []))
+        connection = ctx.connection
+        assert connection is not None  # called over WebSocket
+        connection.set(**params.get("set", {}))
+        connection.join(*params.get("join", []))
         if "login" in params:
-            ctx.connection.identify(Identity(params["login"]))
+            connection.identify(Identity(params["login"]))
         return {
-            "id": ctx.connection.id,
-            "attributes": {k: v for k, v in ctx.connection.attributes.items() if k != "rooms"},
+            "id": connection.id,
+            "attributes": {k: v for k, v in connection.attributes.items() if k != "rooms"},
         }
 
     @group.command("whoami")

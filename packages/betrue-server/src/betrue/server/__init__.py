@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from betrue.server.adapters.http import HttpAdapter, HttpConfig
     from betrue.server.appconfig import AppConfig
     from betrue.server.application import Application
-    from betrue.server.asyncapi import asyncapi_document
     from betrue.server.auth import (
         ApiKeyAuthenticator,
         Auth,
@@ -30,11 +29,18 @@ if TYPE_CHECKING:
         issue_token,
         use_auth,
     )
-    from betrue.server.calls import Call, ClientMiddleware
-    from betrue.server.client import BoundClient, Client, MetaHook
+    from betrue.server.client._calls import Call, ClientMiddleware
+    from betrue.server.client._client import BoundClient, Client, MetaHook
+    from betrue.server.client._config import ClientConfig
+    from betrue.server.client._resilience import Policy
+    from betrue.server.client.transports.base import Transport
+    from betrue.server.client.transports.http import HttpTransport
+    from betrue.server.client.transports.local import LocalTransport
     from betrue.server.commands import Command, CommandClass, Group, Subscriber
     from betrue.server.context import Context, Identity, new_trace_id, trace_id_from
     from betrue.server.di import DependencyError, RequestScope, Service, ServiceContainer, ServiceSpec
+    from betrue.server.docs._asyncapi import asyncapi_document
+    from betrue.server.docs._openapi import openapi_document
     from betrue.server.errors import (
         BadGateway,
         BetrueError,
@@ -56,11 +62,9 @@ if TYPE_CHECKING:
     )
     from betrue.server.eventdecl import EventDeclaration, declare_event, declared_events
     from betrue.server.events import Event, EventBus, MemoryEventBus, Subscription, matches
-    from betrue.server.gateway import Gateway, GatewayConfig
-    from betrue.server.openapi import openapi_document
-    from betrue.server.resilience import Policy
+    from betrue.server.gateway._gateway import Gateway, GatewayConfig
+    from betrue.server.observability._telemetry import Telemetry, TelemetryConfig
     from betrue.server.response import Response
-    from betrue.server.routing import ClientConfig
     from betrue.server.streams import (
         BytesDownload,
         Download,
@@ -71,10 +75,6 @@ if TYPE_CHECKING:
         Upload,
         UploadFile,
     )
-    from betrue.server.telemetry import Telemetry, TelemetryConfig
-    from betrue.server.transports.base import Transport
-    from betrue.server.transports.http import HttpTransport
-    from betrue.server.transports.local import LocalTransport
     from betrue.server.types import CallNext, EventHandler, Handler, Meta, Middleware, Schema, Scope
     from betrue.server.validation import SchemaError, compile_schema
     from betrue.server.wire import decode_json, encode_json
@@ -89,13 +89,13 @@ _EXPORTS: dict[str, str] = {
     "Authenticator": "betrue.server.auth",
     "BadGateway": "betrue.server.errors",
     "BetrueError": "betrue.server.errors",
-    "BoundClient": "betrue.server.client",
+    "BoundClient": "betrue.server.client._client",
     "BytesDownload": "betrue.server.streams",
-    "Call": "betrue.server.calls",
+    "Call": "betrue.server.client._calls",
     "CallNext": "betrue.server.types",
-    "Client": "betrue.server.client",
-    "ClientConfig": "betrue.server.routing",
-    "ClientMiddleware": "betrue.server.calls",
+    "Client": "betrue.server.client._client",
+    "ClientConfig": "betrue.server.client._config",
+    "ClientMiddleware": "betrue.server.client._calls",
     "Command": "betrue.server.commands",
     "CommandClass": "betrue.server.commands",
     "Conflict": "betrue.server.errors",
@@ -108,26 +108,26 @@ _EXPORTS: dict[str, str] = {
     "EventHandler": "betrue.server.types",
     "FileDownload": "betrue.server.streams",
     "Forbidden": "betrue.server.errors",
-    "Gateway": "betrue.server.gateway",
-    "GatewayConfig": "betrue.server.gateway",
+    "Gateway": "betrue.server.gateway._gateway",
+    "GatewayConfig": "betrue.server.gateway._gateway",
     "GatewayTimeout": "betrue.server.errors",
     "Group": "betrue.server.commands",
     "Handler": "betrue.server.types",
     "HttpAdapter": "betrue.server.adapters.http",
     "HttpConfig": "betrue.server.adapters.http",
-    "HttpTransport": "betrue.server.transports.http",
+    "HttpTransport": "betrue.server.client.transports.http",
     "Identity": "betrue.server.context",
     "InternalError": "betrue.server.errors",
     "JwtAuthenticator": "betrue.server.auth",
-    "LocalTransport": "betrue.server.transports.local",
+    "LocalTransport": "betrue.server.client.transports.local",
     "MemoryEventBus": "betrue.server.events",
     "Meta": "betrue.server.types",
-    "MetaHook": "betrue.server.client",
+    "MetaHook": "betrue.server.client._client",
     "MethodNotAllowed": "betrue.server.errors",
     "Middleware": "betrue.server.types",
     "NotFound": "betrue.server.errors",
     "PayloadTooLarge": "betrue.server.errors",
-    "Policy": "betrue.server.resilience",
+    "Policy": "betrue.server.client._resilience",
     "RangeNotSatisfiable": "betrue.server.streams",
     "RateLimiter": "betrue.server.auth",
     "RequestScope": "betrue.server.di",
@@ -144,16 +144,16 @@ _EXPORTS: dict[str, str] = {
     "StreamSpec": "betrue.server.streams",
     "Subscriber": "betrue.server.commands",
     "Subscription": "betrue.server.events",
-    "Telemetry": "betrue.server.telemetry",
-    "TelemetryConfig": "betrue.server.telemetry",
+    "Telemetry": "betrue.server.observability._telemetry",
+    "TelemetryConfig": "betrue.server.observability._telemetry",
     "TooManyRequests": "betrue.server.errors",
-    "Transport": "betrue.server.transports.base",
+    "Transport": "betrue.server.client.transports.base",
     "Unauthorized": "betrue.server.errors",
     "UnsupportedMediaType": "betrue.server.errors",
     "Upload": "betrue.server.streams",
     "UploadFile": "betrue.server.streams",
     "ValidationError": "betrue.server.errors",
-    "asyncapi_document": "betrue.server.asyncapi",
+    "asyncapi_document": "betrue.server.docs._asyncapi",
     "compile_schema": "betrue.server.validation",
     "declare_event": "betrue.server.eventdecl",
     "declared_events": "betrue.server.eventdecl",
@@ -164,7 +164,7 @@ _EXPORTS: dict[str, str] = {
     "issue_token": "betrue.server.auth",
     "matches": "betrue.server.events",
     "new_trace_id": "betrue.server.context",
-    "openapi_document": "betrue.server.openapi",
+    "openapi_document": "betrue.server.docs._openapi",
     "trace_id_from": "betrue.server.context",
     "use_auth": "betrue.server.auth",
 }

@@ -1,36 +1,40 @@
-"""The Application: services, commands and adapters, with one entry every adapter uses: ``handle``."""
+"""The Application: the one façade users touch; it holds services (DI), a router and a lifecycle.
+
+Commands and their pipelines live in the router (``betrue.server.router``), start and stop in the
+lifecycle (``betrue.server.lifecycle``); everything a handler reaches (client, telemetry, event bus,
+job queue, adapters, gateway) is a service of the container, so a test can swap any of them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from betrue.server._builtins import builtin_group
+from betrue.server._configloader import ConfigLoader
 from betrue.server.adapters.base import Adapter
 from betrue.server.appconfig import AppConfig
-from betrue.server.builtins import builtin_group
-from betrue.server.client import Client
-from betrue.server.commands import Command, CommandClass, Group, Subscriber
-from betrue.server.configs import ConfigLoader
-from betrue.server.context import Context, Identity, trace_id_from
-from betrue.server.deadlines import deadline_from_meta, enforce_deadline
+from betrue.server.auth.stage import authorize_stage
+from betrue.server.client._client import Client
+from betrue.server.client._config import ClientConfig
+from betrue.server.client.transports.base import Transport
+from betrue.server.commands import Command, CommandClass, Group
+from betrue.server.context import Context
 from betrue.server.di import ServiceContainer, ServiceSpec
-from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
+from betrue.server.errors import NotFound
 from betrue.server.events import Event, EventBus, MemoryEventBus
 from betrue.server.jobs import JobQueue, MemoryJobQueue
-from betrue.server.logging import log_rejected
-from betrue.server.pipeline import compose, error_boundary, handler_stage, validation_stages
-from betrue.server.response import Response
-from betrue.server.routing import ClientConfig
-from betrue.server.telemetry import Telemetry, TelemetryConfig
-from betrue.server.transports.base import Transport
-from betrue.server.types import CallNext, Middleware, Scope
+from betrue.server.lifecycle import Lifecycle
+from betrue.server.observability._logging import log_call, log_rejected
+from betrue.server.observability._telemetry import Telemetry, TelemetryConfig
+from betrue.server.router import Router, StageFactory
+from betrue.server.streams.spec import stream_stage
+from betrue.server.types import Middleware, Scope
 
 if TYPE_CHECKING:
-    from betrue.server.gateway import Gateway
+    from betrue.server.gateway._gateway import Gateway
 
 __all__ = ["Application"]
 
@@ -88,34 +92,25 @@ class Application:
         self.name = name
         self.container = ServiceContainer()
         self.loader = ConfigLoader(environ=environ, env_file=env_file)
-        self.middlewares: list[Middleware] = list(middlewares)
-        self.groups: dict[str, Group] = {}
-        self.commands: dict[str, Command] = {}
-        self.subscribers: list[Subscriber] = []
-        self.stages: list[Middleware] = []
-        """Built-in stages outside the user middlewares (see betrue.server.pipeline); filled at start."""
-        from betrue.server.auth.stage import authorize_stage  # the rule first: an upload is read only once allowed
-        from betrue.server.streams.spec import stream_stage
-
-        self.stage_factories: list[Callable[[Application, Command], Middleware | None]] = [
-            authorize_stage,
-            stream_stage,
-        ]
-        """Per-command stages other parts plug in (auth, metrics, fault tolerance), in order."""
-        self.client = Client(self)
-        self.telemetry = Telemetry(self)
-        """This app's tracer, meter and instruments (service ``telemetry``; see betrue.server.telemetry)."""
+        self.router = Router(self, middlewares=middlewares)
+        """Commands, their pipelines, ``handle``."""
+        self.lifecycle = Lifecycle(self)
+        """Start, stop, serve until a signal."""
+        router = self.router
+        # The router's own tables, shared: reading ``app.commands`` is reading the router's.
+        self.groups = router.groups
+        self.commands = router.commands
+        self.subscribers = router.subscribers
+        self.middlewares = router.middlewares
+        self.resolvers = router.resolvers
+        self.handle = router.handle
+        """Run one command through its pipeline (``Router.handle``): what every adapter calls."""
+        router.on_rejected = log_rejected
+        self.config: AppConfig = AppConfig()
+        self._client = Client(self)
+        self._telemetry = Telemetry(self)
         self.gateway: Gateway | None = None
         """Set by ``proxy``: serves other apps' commands (service ``gateway``)."""
-        self.resolvers: list[Callable[[str], Awaitable[bool]]] = []
-        """Asked about a code no command has (the gateway's discovery); True once it is registered."""
-        self.started = False
-        self._pipelines: dict[str, CallNext] = {}
-        self._inflight = 0
-        self._idle = asyncio.Event()
-        self._accepting = False
-        self._subscriptions: list[Any] = []
-        self.config: AppConfig = AppConfig()
         self.add_service(
             AppConfig, name="app", config_class=AppConfig, config=_log_settings(log), factory=lambda config: config
         )
@@ -129,21 +124,26 @@ class Application:
             self.add_service(HttpAdapter, name="http")
             self.add_service(Cors, name="cors")
         self.add_service(
-            self.telemetry,
+            self._telemetry,
             name="telemetry",
             config_class=TelemetryConfig,
-            factory=self.telemetry.configure,
+            factory=self._telemetry.configure,
             deps=("http",) if http else (),
         )
         # The bound method is the target too: the client answers any attribute (``client.game``), so DI must
         # not read service attributes (scope, deps) from the client itself.
         self.add_service(
-            self.client.configure,
+            self._client.configure,
             name="client",
             config_class=ClientConfig,
-            factory=self.client.configure,
+            factory=self._client.configure,
             deps=("telemetry",),
         )
+        router.add_stage("log", _log_stage)
+        router.add_stage("trace", _trace_stage)
+        router.add_stage("metrics", _metrics_stage)
+        router.add_stage("authorize", authorize_stage)  # the rule first: an upload is read only once allowed
+        router.add_stage("stream", stream_stage)
         self.include(builtin_group())
         for group in groups:
             self.include(group)
@@ -188,31 +188,23 @@ class Application:
         return spec
 
     def include(self, group: Group) -> Group:
-        """Add a group's commands and subscribers."""
-        self.groups[group.name] = group
-        for command in group.commands:
-            self.add_command(command)
-        self.subscribers.extend(group.subscribers)
-        return group
+        """Add a group's commands and subscribers (a code another group already serves fails here)."""
+        return self.router.include(group)
 
     def add_command(self, command: Command | type[CommandClass]) -> Command:
-        if isinstance(command, type):
-            command = command.as_command()
-        if command.code in self.commands:
-            raise ValueError(f"duplicate command {command.code!r}")
-        self.commands[command.code] = command
-        if self.started:
-            self._pipelines[command.code] = self._build_pipeline(command)
-        return command
+        """Add one command (a ``Command`` or a ``CommandClass``)."""
+        return self.router.add_command(command)
 
     def remove_command(self, code: str) -> None:
-        self.commands.pop(code, None)
-        self._pipelines.pop(code, None)
+        self.router.remove_command(code)
 
     def use(self, middleware: Middleware) -> Middleware:
         """Add an application-wide middleware (runs for every command, before group middlewares)."""
-        self.middlewares.append(middleware)
-        return middleware
+        return self.router.use(middleware)
+
+    def add_stage(self, slot: str, factory: StageFactory) -> StageFactory:
+        """Plug a per-command stage into a slot of the pipeline (see ``betrue.server._pipeline.PIPELINE``)."""
+        return self.router.add_stage(slot, factory)
 
     def proxy(
         self,
@@ -228,7 +220,7 @@ class Application:
         without ``commands`` every command of the group (``*``: every group) is discovered.
         ``rename={"game/load": "load"}`` publishes an upstream command under another code.
         """
-        from betrue.server.gateway import proxy
+        from betrue.server.gateway._gateway import proxy
 
         return proxy(self, group, commands, transport=transport, rename=rename)
 
@@ -244,27 +236,41 @@ class Application:
 
         return register
 
-    # -- lifecycle --------------------------------------------------------------------------
+    # -- services ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """Service ``client`` (started), else the app's own before start: routes, policies, middlewares."""
+        return self._started_or("client", self._client)  # type: ignore[no-any-return]
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """Service ``telemetry``: this app's tracer, meter and instruments (see betrue.server.observability)."""
+        return self._started_or("telemetry", self._telemetry)  # type: ignore[no-any-return]
 
     @property
     def events(self) -> EventBus:
+        """Service ``events``: the event bus."""
         bus: EventBus = self.container.get("events")
         return bus
+
+    def _started_or(self, name: str, default: Any) -> Any:
+        container = self.container
+        return container.get(name) if container.has(name) else default
 
     def service(self, name: str) -> Any:
         """A started singleton service."""
         return self.container.get(name)
 
     def adapters(self) -> list[Adapter]:
-        return [value for name in self.container.specs if isinstance(value := self._maybe(name), Adapter)]
+        """The started services that are adapters."""
+        return self.lifecycle.adapters()
+
+    # -- lifecycle --------------------------------------------------------------------------
 
     @property
-    def accepting(self) -> bool:
-        """True while the app takes new calls: after start, until stop begins (``/_app/ready`` reads it)."""
-        return self._accepting
-
-    def _maybe(self, name: str) -> Any:
-        return self.container.get(name) if self.container.has(name) else None
+    def started(self) -> bool:
+        return self.router.started
 
     async def start(self, *, serve: bool = True) -> None:
         """Validate every config, start services in dependency order, build pipelines, then serve.
@@ -272,162 +278,26 @@ class Application:
         Raises ``ConfigError`` listing every config error of every service, ``DependencyError``
         for a cycle/missing/duplicate service, ``SchemaError`` naming a command with a bad schema.
         """
-        order = self.container.plan()
-        configs = self.loader.load_all(self.container.specs.values())
-        self.config = configs["app"]  # type: ignore[assignment]
-        from betrue.server.logging import setup_logging
-
-        setup_logging(self.config)
-        await self.container.start(configs)
-        try:
-            self.stages = self._builtin_stages()
-            self._pipelines = {code: self._build_pipeline(command) for code, command in self.commands.items()}
-            for subscriber in self.subscribers:
-                self._subscriptions.append(self.events.subscribe(subscriber.event, self._subscriber_call(subscriber)))
-            self.started = True
-            self._accepting = True
-            if serve:
-                for adapter in self.adapters():
-                    await adapter.serve(self)
-        except BaseException:
-            self.started = self._accepting = False
-            for subscription in self._subscriptions:
-                subscription.unsubscribe()
-            self._subscriptions.clear()
-            for adapter in reversed(self.adapters()):
-                await adapter.close()
-            await self.container.stop()
-            raise
-        logger.bind(app=self.name).info("{} started: {} services ({})", self.name, len(order), ", ".join(order))
+        await self.lifecycle.start(serve=serve)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop accepting, let in-flight calls finish (up to ``timeout``), stop services in reverse."""
-        if not self.started:
-            return
-        self._accepting = False
-        adapters = self.adapters()
-        for adapter in adapters:
-            await _logged(adapter.close_listeners(), f"closing the listeners of {type(adapter).__name__}")
-        grace = self.config.shutdown_timeout if timeout is None else timeout
-        if self._inflight:
-            logger.info("waiting up to {}s for {} calls in flight", grace, self._inflight)
-            self._idle.clear()
-            try:
-                await asyncio.wait_for(self._idle.wait(), grace)
-            except TimeoutError:
-                logger.warning("{} calls still running after {}s of grace; stopping anyway", self._inflight, grace)
-        for adapter in reversed(adapters):  # routes added by a later adapter (ws on http) close first
-            await _logged(adapter.close(), f"closing {type(adapter).__name__}")
-        for subscription in self._subscriptions:
-            subscription.unsubscribe()
-        self._subscriptions.clear()
-        self.started = False
-        for name, error in await self.container.stop():
-            logger.opt(exception=error).error("service {} failed to stop", name)
-        logger.bind(app=self.name).info("{} stopped", self.name)
+        await self.lifecycle.stop(timeout)
 
     def run(self) -> None:
         """Start, serve until SIGINT/SIGTERM, then stop gracefully. Blocks.
 
         A second signal while stopping ends the wait for calls in flight. Raises what ``start`` raises.
         """
+        import asyncio
+
         asyncio.run(self.serve_forever())
 
     async def serve_forever(self) -> None:
         """``run`` inside a running event loop: start, wait for SIGINT/SIGTERM, stop gracefully."""
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        await self.lifecycle.serve_forever()
 
-        def on_signal(sig: signal.Signals) -> None:
-            if stop.is_set():
-                logger.warning("{} again: not waiting for calls in flight any longer", sig.name)
-                self._idle.set()
-            else:
-                logger.info("{} received: stopping {}", sig.name, self.name)
-                stop.set()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            await self.start()
-            await stop.wait()
-        finally:
-            try:
-                await self.stop()
-            finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
-
-    # -- calls ------------------------------------------------------------------------------
-
-    async def handle(
-        self,
-        code: str,
-        params: Any = None,
-        meta: Mapping[str, str] | None = None,
-        *,
-        adapter: str = "local",
-        identity: Identity | None = None,
-        connection: Any = None,
-        trace_id: str | None = None,
-        deadline: float | None = None,
-    ) -> Response:
-        """Run one command through its pipeline; never raises, always answers a Response.
-
-        The trace id is ``trace_id``, else the caller's (``x-trace-id`` or ``traceparent`` in ``meta``),
-        else a new one; the Response carries it in ``response.trace_id``.
-        """
-        meta = meta or {}
-        trace_id = trace_id or trace_id_from(meta)
-        if deadline is None:
-            deadline = deadline_from_meta(meta)
-        pipeline = self._pipelines.get(code)
-        if pipeline is None and self.resolvers and self._accepting:
-            try:
-                pipeline = await self._resolve(code)
-            except BetrueError as unavailable:
-                log_rejected(code, trace_id, unavailable, adapter=adapter)
-                rejected = Response.from_error(unavailable)
-                rejected.trace_id = trace_id
-                return rejected
-        if pipeline is None or not self._accepting or not (type(params) is dict or isinstance(params, Mapping | None)):
-            if pipeline is None:
-                error: BetrueError = NotFound("Unknown command")
-            elif not self._accepting:
-                error = ServiceUnavailable("The application is shutting down")
-            else:
-                error = ValidationError("params must be a JSON object", details={"reason": "not_an_object"})
-            log_rejected(code, trace_id, error, adapter=adapter)
-            rejected = Response.from_error(error)
-            rejected.trace_id = trace_id
-            return rejected
-        ctx = Context(
-            self,
-            command=self.commands[code],
-            trace_id=trace_id,
-            meta=meta,
-            adapter=adapter,
-            identity=identity,
-            connection=connection,
-            deadline=deadline,
-        )
-        self._inflight += 1
-        try:
-            response = await pipeline(ctx, {} if params is None else params)
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0 and not self._accepting:
-                self._idle.set()  # stop() is waiting for the calls in flight
-            if ctx._scope is not None:  # most calls use no request-scoped service: no scope was made
-                await ctx._scope.close()
-        response.trace_id = ctx.trace_id  # the tracing stage may have replaced a generated id with its span's
-        return response
-
-    async def _resolve(self, code: str) -> CallNext | None:
-        for resolver in self.resolvers:
-            if await resolver(code):
-                return self._pipelines.get(code)
-        return None
+    # -- verbs ------------------------------------------------------------------------------
 
     async def emit(
         self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None, ctx: Context | None = None
@@ -460,54 +330,16 @@ class Application:
         queue: JobQueue = self.container.get("jobs")
         return await queue.enqueue(code, params, delay=delay, key=key, retries=retries, meta=meta)
 
-    # -- internals --------------------------------------------------------------------------
 
-    def _builtin_stages(self) -> list[Middleware]:
-        from betrue.server.logging import log_call
-
-        return [log_call, error_boundary, *self.telemetry.server_stages(), enforce_deadline]
-
-    def _build_pipeline(self, command: Command) -> CallNext:
-        group = self.groups.get(command.group)
-        plugged = [stage for factory in self.stage_factories if (stage := factory(self, command)) is not None]
-        stages = [
-            *self.stages,
-            *plugged,
-            *self.middlewares,
-            *(group.middlewares if group is not None else ()),
-            *command.middlewares,
-            *validation_stages(command, self.config.output_validation, self.config.validation_engine),
-        ]
-        return compose(stages, handler_stage(command))
-
-    def _subscriber_call(self, subscriber: Subscriber) -> Callable[[Event], Any]:
-        async def deliver(event: Event) -> None:
-            trace_id = trace_id_from(event.meta)
-            scope = self.container.request_scope()
-            ctx = Context(
-                self,
-                command=None,
-                trace_id=trace_id,
-                meta=event.meta,
-                adapter="event",
-                scope=scope,
-                logger=logger.bind(trace_id=trace_id, event=event.name),
-            )
-            try:
-                await subscriber.handler(event.data, ctx)
-            except Exception:
-                # Logged here, with the trace id, so the bus does not log it again without one.
-                name = getattr(subscriber.handler, "__qualname__", repr(subscriber.handler))
-                ctx.logger.opt(exception=True).error("subscriber {} of event {} failed", name, event.name)
-            finally:
-                await scope.close()
-
-        return deliver
+def _log_stage(app: Application, command: Command) -> Middleware:
+    return log_call
 
 
-async def _logged(step: Awaitable[None], what: str) -> None:
-    """Run one shutdown step; a failure is logged and the shutdown goes on."""
-    try:
-        await step
-    except Exception:
-        logger.opt(exception=True).error("{} failed", what)
+def _trace_stage(app: Application, command: Command) -> Middleware | None:
+    stage: Middleware | None = getattr(app.telemetry, "trace_stage", lambda: None)()
+    return stage
+
+
+def _metrics_stage(app: Application, command: Command) -> Middleware | None:
+    stage: Middleware | None = getattr(app.telemetry, "metrics_stage", lambda: None)()
+    return stage

@@ -136,7 +136,7 @@ def _config_example(args: argparse.Namespace) -> int:
 
 
 def _commands(args: argparse.Namespace) -> int:
-    from betrue.server.builtins import describe_command
+    from betrue.server._builtins import describe_command
     from betrue.server.wire import encode_json
 
     app = load_app(args.app)

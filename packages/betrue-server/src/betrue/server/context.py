@@ -6,7 +6,7 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from loguru import logger as root_logger
 
@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.commands import Command
     from betrue.server.di import RequestScope
+    from betrue.server.types import Caller, Connection
 
 __all__ = ["Context", "Identity", "new_trace_id", "trace_id_from"]
+
+_S = TypeVar("_S")
 
 _TRACE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -126,7 +129,7 @@ class Context:
         scope: RequestScope | None = None,
         logger: Logger | None = None,
         identity: Identity | None = None,
-        connection: Any = None,
+        connection: Connection | None = None,
         deadline: float | None = None,
         parent_span: Any = None,
     ) -> None:
@@ -168,14 +171,30 @@ class Context:
             scope = self._scope = self.app.container.request_scope()
         return scope
 
-    async def service(self, name: str) -> Any:
-        """A service from DI; request-scoped ones are built once per call and stopped after it."""
+    @overload
+    async def service(self, key: str) -> Any: ...
+
+    @overload
+    async def service(self, key: type[_S]) -> _S: ...
+
+    async def service(self, key: str | type[Any]) -> Any:
+        """A service from DI, by name or by class; request-scoped ones are built once per call, then stopped.
+
+        ``await ctx.service(NoteStore)`` is typed ``NoteStore``; ``await ctx.service("notes")`` is ``Any``.
+        """
+        name = key if isinstance(key, str) else self.app.container.name_of(key)
         return await self.scope.get(name)
 
     @property
-    def client(self) -> Any:
-        """Call other commands, local or remote, carrying this call's trace, identity and deadline."""
-        return self.app.client.bound(self)
+    def client(self) -> Caller:
+        """Call other commands, local or remote, carrying this call's trace, identity and deadline.
+
+        The client is service ``client``: overriding it (``TestApp(overrides={"client": ...})``) changes this.
+        """
+        client = self.app.client
+        bound = getattr(client, "bound", None)
+        caller: Caller = bound(self) if bound is not None else client
+        return caller
 
     async def emit(self, event: str, data: Any = None, *, to: Mapping[str, Any] | None = None) -> None:
         """Publish an event; ``to`` selects receivers (e.g. ``{"room": "r1"}``)."""

@@ -121,15 +121,39 @@ class ServiceContainer:
         self._order: list[str] = []
         self._scopes: dict[str, Scope] = {}
         self._started: dict[str, _Started] = {}
+        self._by_class: dict[type, str] = {}
 
     def add(self, spec: ServiceSpec) -> None:
         if spec.name in self.specs:
             raise DependencyError(f"duplicate service name {spec.name!r}")
         self.specs[spec.name] = spec
+        self._by_class.clear()
 
     def replace(self, spec: ServiceSpec) -> None:
         """Swap a service for another implementation (tests, overrides)."""
         self.specs[spec.name] = spec
+        self._by_class.clear()
+
+    def name_of(self, cls: type) -> str:
+        """The name of the one service that is a ``cls``: built by it (or a subclass), or a value of it.
+
+        Raises DependencyError when no service is one, or when several are (ask for those by name).
+
+        Example:
+            >>> container = ServiceContainer()
+            >>> container.add(ServiceSpec.build(dict, name="settings"))
+            >>> container.name_of(dict)
+            'settings'
+        """
+        name = self._by_class.get(cls)
+        if name is not None:
+            return name
+        found = [spec.name for spec in self.specs.values() if _provides(spec, cls, self._started.get(spec.name))]
+        if len(found) != 1:
+            what = "no service is" if not found else f"services {found} are each"
+            raise DependencyError(f"{what} a {cls.__qualname__}: ask for it by name (ctx.service('<name>'))")
+        self._by_class[cls] = found[0]
+        return found[0]
 
     def plan(self) -> list[str]:
         """Check the graph and return the start order; resolves ``auto`` scopes.
@@ -295,6 +319,14 @@ def _required(parameter: inspect.Parameter) -> bool:
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
         inspect.Parameter.KEYWORD_ONLY,
     )
+
+
+def _provides(spec: ServiceSpec, cls: type, started: _Started | None) -> bool:
+    if started is not None:
+        return isinstance(started.held, cls)
+    if spec.factory is None:
+        return isinstance(spec.value, cls)
+    return isinstance(spec.factory, type) and issubclass(spec.factory, cls)
 
 
 async def _stop(instance: Any) -> None:

@@ -1,7 +1,7 @@
 """Event declarations: the events an app emits, with their data schema and who receives them.
 
 Declaring is optional (``ctx.emit`` works for any name); a declared event is documented in the
-AsyncAPI document (``betrue.server.asyncapi``) as a WebSocket push and, with NATS, a subject.
+AsyncAPI document (``betrue.server.docs._asyncapi``) as a WebSocket push and, with NATS, a subject.
 Declarations hang on the Application or on a Group (kept in a weak map, so neither class has to
 know about them); ``declared_events(app)`` gathers both.
 """

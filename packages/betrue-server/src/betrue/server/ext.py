@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from betrue.server.adapters.base import Adapter
-from betrue.server.calls import Envelope
+from betrue.server.client._calls import Envelope
+from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import deadline_from_meta
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.jobs import Job, JobQueue, JobsConfig
-from betrue.server.transports.base import Transport
 
 __all__ = [
     "TRANSPORT_ENTRY_POINTS",

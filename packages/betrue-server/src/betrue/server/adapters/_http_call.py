@@ -23,7 +23,7 @@ from betrue.server.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from betrue.server.logging import log_rejected
+from betrue.server.observability._logging import log_rejected
 from betrue.server.response import Response, error_envelope
 from betrue.server.streams.http import call_with_upload, takes_upload, write_download
 from betrue.server.wire import decode_json, encode_json

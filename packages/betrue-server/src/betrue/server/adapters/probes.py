@@ -55,7 +55,7 @@ def add_probe_routes(web_app: web.Application, app: Application) -> None:
         services = readiness_of(app)
         listed = {name: {"ready": r.ready, "detail": r.detail} for name, r in sorted(services.items())}
         waiting = [name for name, r in services.items() if not r.ready]
-        if not app.started or not app.accepting:
+        if not app.started or not app.router.accepting:
             waiting.insert(0, "app (starting or stopping)")
         if waiting:
             error = ServiceUnavailable(

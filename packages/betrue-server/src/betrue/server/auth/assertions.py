@@ -25,7 +25,7 @@ from betrue.server.context import Identity
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
-    from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
+    from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send
 
 __all__ = ["IdentityAssertions", "pass_identity"]
 

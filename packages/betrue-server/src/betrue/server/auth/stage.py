@@ -161,7 +161,7 @@ def use_auth(app: Application, *authenticators: type[Authenticator] | str, **con
         names.append(authenticator.name)
     spec = app.add_service(Auth, deps={name.replace("-", "_"): name for name in names}, config=config or None)
     app.include(auth_group())
-    app.client.middlewares.append(pass_identity(app))
+    app.client.add_middleware(pass_identity(app))
     return spec
 
 

@@ -1,6 +1,6 @@
 """Fault tolerance on the client's call path: timeout, retry with backoff, circuit breaker, bulkhead.
 
-They live on the caller's side (``betrue.server.calls``), where the target's health is seen: every
+They live on the caller's side (``betrue.server.client._calls``), where the target's health is seen: every
 outgoing call, local or remote, passes them, and a gateway's proxied commands are client calls too.
 Each command group has a ``Policy`` (``CLIENT_*`` defaults, ``CLIENT_POLICIES`` per group, or
 ``client.policy(group, ...)`` in code).
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from betrue.server.calls import Call, Envelope, Send, failed
+from betrue.server.client._calls import Call, Envelope, Send, failed
 from betrue.server.deadlines import Deadlines
 from betrue.server.errors import GatewayTimeout, TooManyRequests
 

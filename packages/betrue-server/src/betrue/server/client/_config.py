@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import field_validator
 
 from betrue.config import Config, env
-from betrue.server.resilience import Policy, parse_policies
+from betrue.server.client._resilience import Policy, parse_policies
 
 __all__ = ["ClientConfig", "parse_routes"]
 

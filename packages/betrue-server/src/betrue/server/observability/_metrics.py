@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import Meter, NoOpCounter
 
-from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
+from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send
 from betrue.server.errors import BetrueError
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware

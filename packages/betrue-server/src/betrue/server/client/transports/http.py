@@ -11,9 +11,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import TIMEOUT_HEADER, Deadlines, timeout_header
 from betrue.server.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable, ValidationError
-from betrue.server.transports.base import Transport
 from betrue.server.wire import encode_json
 
 __all__ = ["HttpTransport"]

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import propagate, trace
 from opentelemetry.trace import NoOpTracer, ProxyTracer, SpanKind, StatusCode, Tracer
 
-from betrue.server.calls import Call, ClientMiddleware, Envelope, Send
+from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send
 from betrue.server.errors import BetrueError
-from betrue.server.otel import ROOT_TRACE_ID
+from betrue.server.observability._otel import ROOT_TRACE_ID
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
-    from betrue.server.telemetry import TelemetryConfig
+    from betrue.server.observability._telemetry import TelemetryConfig
 
 __all__ = ["ROOT_TRACE_ID", "meter_provider", "prometheus_registry", "prometheus_text", "tracer_provider"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.errors import InternalError, ValidationError
 from betrue.server.response import error_envelope
-from betrue.server.transports.base import Transport
 from betrue.server.wire import decode_json, encode_json
 
 if TYPE_CHECKING:

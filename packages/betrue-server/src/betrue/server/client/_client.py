@@ -7,22 +7,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from betrue.server.breaker import CircuitBreakers
-from betrue.server.calls import Call, ClientMiddleware, Envelope, Send, compose_client
+from betrue.server.client._breaker import CircuitBreakers
+from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send, compose_client
+from betrue.server.client._config import ClientConfig, parse_routes
+from betrue.server.client._idempotency import Idempotency
+from betrue.server.client._resilience import Bulkheads, Policy, Retry, Timeout
+from betrue.server.client.transports.base import Transport
+from betrue.server.client.transports.http import HttpTransport
+from betrue.server.client.transports.local import LocalTransport
 from betrue.server.context import new_trace_id
 from betrue.server.errors import error_from_envelope
-from betrue.server.idempotency import Idempotency
-from betrue.server.resilience import Bulkheads, Policy, Retry, Timeout
-from betrue.server.routing import ClientConfig, parse_routes
-from betrue.server.tracing import trace_fields
-from betrue.server.transports.base import Transport
-from betrue.server.transports.http import HttpTransport
-from betrue.server.transports.local import LocalTransport
+from betrue.server.observability._tracing import trace_fields
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
     from betrue.server.context import Context
-    from betrue.server.telemetry import Telemetry
+    from betrue.server.observability._telemetry import Telemetry
 
 __all__ = ["BoundClient", "Client", "MetaHook", "TransportFactory"]
 
@@ -33,7 +33,7 @@ TransportFactory: TypeAlias = Callable[[str], Transport]
 
 
 class Client:
-    """Routes calls by command group to transports; fault tolerance and telemetry on the way (``calls.py``).
+    """Routes calls by command group to transports; fault tolerance and telemetry on the way (``_calls.py``).
 
     Which transport serves a group comes from ``ROUTES`` (``game=http://127.0.0.1:3001,*=local``) or
     from ``route()`` in code (``ROUTES`` wins for the groups it names); unrouted groups are local.
@@ -91,6 +91,27 @@ class Client:
         await self.close()
         self.routes = dict(self._code_routes)
 
+    def add_middleware(self, middleware: ClientMiddleware) -> ClientMiddleware:
+        """Add a client middleware (inside telemetry, outside the fault-tolerance stages); before start."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    def add_meta_hook(self, hook: MetaHook) -> MetaHook:
+        """Add ``hook(ctx, meta)``, run on every outgoing call to add headers (a signed identity, a tenant)."""
+        self.meta_hooks.append(hook)
+        return hook
+
+    def register_transport(self, scheme: str, factory: TransportFactory) -> None:
+        """Serve route targets of URL scheme ``scheme`` (``nats``) with ``factory(target) -> Transport``.
+
+        Installed packages need not call this: the entry-point group ``betrue.transports`` is read too.
+        """
+        self.schemes[scheme] = factory
+
+    def known_schemes(self) -> list[str]:
+        """Every URL scheme a route target may use: registered here or by an installed package."""
+        return sorted({*self.schemes, *_installed_schemes()})
+
     def route(self, group: str, transport: Transport | str) -> Transport:
         """Serve ``group`` (``*``: every other group) through a transport or a target (``local``, a URL)."""
         resolved = self.transport(transport) if isinstance(transport, str) else transport
@@ -126,7 +147,7 @@ class Client:
             scheme = target.split("://", 1)[0] if "://" in target else target
             factory = self.schemes.get(scheme) or _installed_transport(scheme)
             if factory is None:
-                raise ValueError(f"no transport for {target!r}: known schemes {sorted(self.schemes)}")
+                raise ValueError(f"no transport for {target!r}: known schemes {self.known_schemes()}")
             found = self.transports[target] = factory(target)
         return found
 
@@ -245,6 +266,12 @@ def _installed_transport(scheme: str) -> TransportFactory | None:
     return None
 
 
+def _installed_schemes() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return [entry.name for entry in entry_points(group="betrue.transports")]
+
+
 class BoundClient:
     """A client tied to the current call: trace, forwarded credentials and deadline travel with each call."""
 
@@ -265,6 +292,20 @@ class BoundClient:
     ) -> Awaitable[Any]:
         """Call ``code`` on behalf of the current call (see ``Client.call``); await it."""
         return self._client.call(code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx)
+
+    def call_envelope(
+        self,
+        code: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> Awaitable[Envelope]:
+        """The envelope of ``code``, errors included, without raising them (see ``Client.call_envelope``)."""
+        return self._client.call_envelope(
+            code, params, timeout=timeout, idempotent=idempotent, meta=meta, ctx=self._ctx
+        )
 
     def __getattr__(self, group: str) -> _Path:
         if group.startswith("_"):

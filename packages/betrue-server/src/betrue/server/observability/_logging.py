@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 from loguru import logger
 
-from betrue.server.redact import redact
+from betrue.server.observability._redact import redact
 from betrue.server.response import Response
 from betrue.server.types import CallNext
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import field_validator
 
 from betrue.config import Config, env
-from betrue.server.transports.base import Transport
+from betrue.server.client.transports.base import Transport
 
 __all__ = ["GatewayConfig", "Upstream", "parse_upstreams"]
 

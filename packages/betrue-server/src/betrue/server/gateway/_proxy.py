@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.commands import Command
 from betrue.server.errors import BadGateway, error_class, error_from_envelope
 from betrue.server.response import Response
-from betrue.server.transports.base import Transport
 from betrue.server.types import Handler
 from betrue.server.validation import SchemaError, compile_schema
 

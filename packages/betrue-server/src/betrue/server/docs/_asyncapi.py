@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from betrue.server.docs._schemas import SchemaComponents
 from betrue.server.eventdecl import EventDeclaration, declared_events
-from betrue.server.schemadocs import SchemaComponents
 
 if TYPE_CHECKING:
     from betrue.server.application import Application

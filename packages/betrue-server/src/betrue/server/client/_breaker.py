@@ -6,9 +6,9 @@ import time
 from collections.abc import Awaitable
 from typing import Literal
 
-from betrue.server.calls import Call, Envelope, Send, failed
+from betrue.server.client._calls import Call, Envelope, Send, failed
+from betrue.server.client._resilience import Policy
 from betrue.server.errors import ServiceUnavailable
-from betrue.server.resilience import Policy
 
 __all__ = ["CircuitBreaker", "CircuitBreakers"]
 

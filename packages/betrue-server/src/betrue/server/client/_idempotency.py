@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from betrue.server.context import new_trace_id
 from betrue.server.errors import BetrueError
-from betrue.server.proxying import describe_upstream
+from betrue.server.gateway._proxy import describe_upstream
 
 if TYPE_CHECKING:
-    from betrue.server.calls import Call
+    from betrue.server.client._calls import Call
+    from betrue.server.client._resilience import Policy
     from betrue.server.commands import Command
-    from betrue.server.resilience import Policy
 
 __all__ = ["Idempotency"]
 
@@ -29,7 +29,7 @@ class Idempotency:
     Example:
         >>> knowledge = Idempotency({})
         >>> knowledge.known["chat/history"] = True   # what a gateway's discovery records
-        >>> from betrue.server.resilience import Policy
+        >>> from betrue.server.client._resilience import Policy
         >>> knowledge.of("chat/history", Policy(), None)
         True
     """

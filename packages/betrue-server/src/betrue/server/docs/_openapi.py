@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from betrue.server.auth.stage import security_schemes as auth_schemes
 from betrue.server.commands import Command
+from betrue.server.docs._schemas import SchemaComponents
 from betrue.server.errors import BetrueError, Forbidden, InternalError, Unauthorized, ValidationError
-from betrue.server.schemadocs import SchemaComponents
 from betrue.server.streams.spec import describe_stream
 
 if TYPE_CHECKING:

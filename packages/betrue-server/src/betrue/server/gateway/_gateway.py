@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.errors import ServiceUnavailable, error_from_envelope
-from betrue.server.proxying import describe_upstream, proxy_command
-from betrue.server.transports.base import Transport
-from betrue.server.upstreams import GatewayConfig, Upstream, parse_upstreams
+from betrue.server.gateway._proxy import describe_upstream, proxy_command
+from betrue.server.gateway._upstreams import GatewayConfig, Upstream, parse_upstreams
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
@@ -74,13 +74,12 @@ class Gateway:
         for group, url in parse_upstreams(self.config.upstreams):
             self.declare(group, None, url, from_config=True)
         await asyncio.gather(*(self.discover(upstream) for upstream in self.upstreams.values()))
-        self.app.resolvers.append(self.resolve)
+        self.app.router.add_resolver(self.resolve)
         self._task = asyncio.create_task(self._rediscover(), name="betrue-gateway-discovery")
         return self
 
     async def stop(self) -> None:
-        if self.resolve in self.app.resolvers:
-            self.app.resolvers.remove(self.resolve)
+        self.app.router.remove_resolver(self.resolve)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

@@ -10,9 +10,9 @@ from opentelemetry import metrics, trace
 from pydantic import field_validator
 
 from betrue.config import Config, env
-from betrue.server.calls import ClientMiddleware
-from betrue.server.metrics import CallMetrics
-from betrue.server.tracing import client_span, noop, server_span
+from betrue.server.client._calls import ClientMiddleware
+from betrue.server.observability._metrics import CallMetrics
+from betrue.server.observability._tracing import client_span, noop, server_span
 from betrue.server.types import Middleware
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class Telemetry:
         return self
 
     async def start(self) -> Telemetry:
-        from betrue.server import otel
+        from betrue.server.observability import _otel as otel
 
         config = self.config
         name = config.service_name or self.app.name
@@ -139,6 +139,14 @@ class Telemetry:
             stages.append(self.metrics.server_stage())
         return stages
 
+    def trace_stage(self) -> Middleware | None:
+        """The pipeline's ``trace`` slot: a span per call, or None when nothing records spans."""
+        return None if noop(self.tracer) else server_span(self.tracer)
+
+    def metrics_stage(self) -> Middleware | None:
+        """The pipeline's ``metrics`` slot: calls, errors, duration, in flight; None when nothing records."""
+        return None if self.metrics.idle() else self.metrics.server_stage()
+
     def client_stages(self) -> list[ClientMiddleware]:
         """``trace_client`` and ``measure_client`` for the client's call path, each only when something records."""
         stages: list[ClientMiddleware] = []
@@ -153,7 +161,7 @@ class Telemetry:
             raise RuntimeError("METRICS_ENABLED needs the HTTP adapter (Application(http=True))")
         if self.prometheus_registry is None:
             raise RuntimeError("METRICS_ENABLED with your own meter provider: pass use(prometheus_registry=...)")
-        from betrue.server import otel
+        from betrue.server.observability import _otel as otel
 
         registry = self.prometheus_registry
 

@@ -13,22 +13,20 @@ The order, outermost first (built once per client, see ``Client.start``):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from betrue.server.client.transports.base import Transport
 from betrue.server.errors import BetrueError
 from betrue.server.response import error_envelope
-from betrue.server.transports.base import Transport
+from betrue.server.types import Envelope
 
 if TYPE_CHECKING:
+    from betrue.server.client._resilience import Policy
     from betrue.server.context import Context
-    from betrue.server.resilience import Policy
 
 __all__ = ["Call", "ClientMiddleware", "Envelope", "Send", "compose_client", "failed", "send_with_transport"]
-
-Envelope: TypeAlias = Mapping[str, Any]
-"""The transport-neutral answer of ARCHITECTURE.md §3 (``code``, ``status``, ``result`` or ``error``)."""
 
 UNHEALTHY = frozenset({502, 503, 504})
 """Codes that say the target (not the request) is in trouble: retried, and counted by breakers."""
