@@ -141,3 +141,59 @@ def test_ws_client_next_event_documents_what_it_raises() -> None:
     assert "TimeoutError" in documented
     page = (ROOT / "docs" / "ws.md").read_text()
     assert re.search(r"`next_event\(.*?\)` .*? raises the built-in `TimeoutError`", page, re.DOTALL)
+
+
+def tables(page: Path) -> list[list[str]]:
+    """Every markdown table of a page outside code blocks, as its lines."""
+    found: list[list[str]] = []
+    inside_code, current = False, []
+    for line in [*page.read_text().splitlines(), ""]:
+        if line.startswith("```"):
+            inside_code = not inside_code
+        if not inside_code and line.startswith("|"):
+            current.append(line)
+        elif current:
+            found.append(current)
+            current = []
+    return found
+
+
+def cells(row: str) -> list[str]:
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda page: page.name)
+def test_every_table_is_whole(page: Path) -> None:
+    for table in tables(page):
+        assert len(table) >= 2 and set(table[1].replace("|", "").strip()) <= set("-: "), (
+            f"{page.name}: a table without a header row starts with {table[0]!r} (a paragraph cut it?)"
+        )
+        width = len(cells(table[0]))
+        for row in table[2:]:
+            assert len(cells(row)) == width, f"{page.name}: {row!r} has not {width} cells"
+        keys = [cells(row)[0] for row in table[2:]]
+        repeated = sorted({key for key in keys if keys.count(key) > 1 and key})
+        assert not repeated, f"{page.name}: {repeated} listed twice in one table"
+
+
+def test_the_chat_pages_variables_are_the_chat_apps() -> None:
+    page = ROOT / "docs" / "chat.md"
+    documented = (ROOT / "docs" / "env.md").read_text()
+    config = next(table for table in tables(page) if cells(table[0])[0] == "variable")
+    names = [name for row in config[2:] for name in re.findall(r"`([A-Z0-9_]+)`", cells(row)[0])]
+    assert names
+    assert [name for name in names if f"`{name}`" not in documented] == []
+
+
+def test_the_env_file_default_is_stated_once_and_the_same_where_the_code_has_it() -> None:
+    from betrue.config import Config
+
+    pages = [ROOT / "docs" / "config.md", ROOT / "packages" / "betrue-config" / "README.md"]
+    stated = [re.findall(r"^\*\*The env file\.\*\*.*$", page.read_text(), re.MULTILINE) for page in pages]
+    assert [len(found) for found in stated] == [1, 1]
+    assert stated[0] == stated[1]
+    assert inspect.signature(Application).parameters["env_file"].default == ".env"
+    assert inspect.signature(Config.load).parameters["env_file"].default is None
+    assert Config.model_config.get("env_file") is None
+    assert "reads `.env` in the working directory" in stated[0][0]
+    assert "read no `.env` file unless" in stated[0][0]
