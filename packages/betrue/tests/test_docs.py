@@ -196,3 +196,27 @@ def test_the_env_file_default_is_stated_once_and_the_same_where_the_code_has_it(
     assert Config.model_config.get("env_file") is None
     assert "reads `.env` in the working directory" in stated[0][0]
     assert "read no `.env` file unless" in stated[0][0]
+
+
+# The exports of @be-true/server (its index, services, transports, commands and utils) and @be-true/config.
+BE_TRUE_EXPORTS = [
+    "Application", "Command", "Response", "Client", "LoggerService", "StaticService", "HttpService",
+    "HttpTransport", "AdapterHttpService", "AdapterWSService", "ApplicationGetCommands", "sortServices",
+    "stringToStream", "streamToJson", "mergeServiceMeta", "scopedServices", "generateHash",
+    "Config", "ConfigBase", "ConfigItem", "MDTable", "urlFile", "urlPage",
+]  # fmt: skip
+
+
+def test_from_be_true_maps_every_export_to_what_betrue_has() -> None:
+    import importlib
+
+    page = (ROOT / "docs" / "from-be-true.md").read_text()
+    mapped = {cells(row)[0] for table in tables(ROOT / "docs" / "from-be-true.md") for row in table[2:]}
+    missing = [name for name in BE_TRUE_EXPORTS if not any(re.search(rf"`{name}\b", cell) for cell in mapped)]
+    assert missing == []
+    for module, name in re.findall(r"`(betrue\.[a-z]+)\.([A-Za-z_]+)", page):
+        assert hasattr(importlib.import_module(module), name), f"from-be-true.md names {module}.{name}"
+    exports = [t for t in tables(ROOT / "docs" / "from-be-true.md") if cells(t[0])[:2] == ["@be-true", "betrue"]]
+    assert len(exports) == 2  # the server's and the config's
+    for row in [row for table in exports for row in table[2:]]:
+        assert cells(row)[2] in {"yes", "renamed", "different", "absent", "new"}, row
