@@ -40,9 +40,24 @@ def test_conflicting_declarations_in_two_places_are_an_error() -> None:
     first, second = Group("a"), Group("b")
     declare_event(first, "shared.event", schema={"type": "string"})
     declare_event(second, "shared.event", schema={"type": "integer"})
-    app = Application("x", groups=[first, second], http=False)
-    with pytest.raises(ValueError, match="declared differently by a and b"):
-        declared_events(app)
+    with pytest.raises(ValueError, match="declared differently by group 'a' and group 'b'"):
+        Application("x", groups=[first, second], http=False)  # at definition, not when docs are asked for
+
+
+def test_an_app_declaration_that_contradicts_an_included_group_fails_where_it_is_made() -> None:
+    chat = Group("chat")
+    declare_event(chat, "chat.message", schema={"type": "object"}, to=["room"])
+    app = Application("x", groups=[chat], http=False)
+    with pytest.raises(ValueError, match="declared differently by group 'chat' and the app"):
+        declare_event(app, "chat.message", schema={"type": "string"})
+    assert [d.group for d in declared_events(app)] == ["chat"]
+
+
+def test_declarations_belong_to_their_owner_not_to_a_module_registry() -> None:
+    app = Application("x", http=False)
+    declare_event(app, "app.ready")
+    assert list(app.router.declarations) == ["app.ready"]
+    assert declared_events(Application("y", http=False)) == []
 
 
 def test_the_same_declaration_in_two_places_is_fine() -> None:

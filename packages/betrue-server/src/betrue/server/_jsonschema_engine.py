@@ -7,12 +7,11 @@ pointers (messages differ in wording); it is slower, and it is the reference imp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
-from betrue.server.errors import ValidationError
 from betrue.server.wire import encode_json
 
 try:  # the extra; compile_schema says what to install when it is missing
@@ -22,7 +21,13 @@ try:  # the extra; compile_schema says what to install when it is missing
 except ImportError:  # pragma: no cover - exercised only without the extra
     jsonschema = None
 
-__all__ = ["JsonSchemaEngineValidator", "available"]
+__all__ = ["EngineSchemaError", "JsonSchemaEngineValidator", "available"]
+
+_Error = tuple[list[str | int], str, str]  # path, message, keyword
+
+
+class EngineSchemaError(Exception):
+    """The schema is unusable; ``validation`` turns it into a SchemaError naming the command."""
 
 
 def available() -> bool:
@@ -35,9 +40,7 @@ def _offline(uri: str) -> referencing.Resource[Any]:
     raise referencing.exceptions.NoSuchResource(uri)
 
 
-def _validator_class(schema: Mapping[str, Any], where: str, direction: str) -> Any:
-    from betrue.server.validation import SchemaError
-
+def _validator_class(schema: Mapping[str, Any], direction: str) -> Any:
     named = schema.get("$schema")
     if named is None:
         return jsonschema.Draft202012Validator
@@ -53,23 +56,22 @@ def _validator_class(schema: Mapping[str, Any], where: str, direction: str) -> A
     }
     found = known.get(str(named).rstrip("#"))
     if found is None:
-        raise SchemaError(where, f"{direction} schema cannot be compiled: unknown meta-schema {named}")
+        raise EngineSchemaError(f"{direction} schema cannot be compiled: unknown meta-schema {named}")
     return found
 
 
 class JsonSchemaEngineValidator:
     """A JSON Schema checked by the ``jsonschema`` package; built by ``compile_schema(..., engine="jsonschema")``."""
 
-    def __init__(self, json_schema: dict[str, Any], *, where: str, direction: str) -> None:
-        from betrue.server.validation import SchemaError
-
-        cls = _validator_class(json_schema, where, direction)
+    def __init__(self, json_schema: dict[str, Any], *, direction: str, required: Callable[[object], str]) -> None:
+        self._required = required
+        cls = _validator_class(json_schema, direction)
         try:
             cls.check_schema(json_schema)
         except jsonschema.SchemaError as exc:
             at = "/" + "/".join(str(p) for p in exc.absolute_path) if exc.absolute_path else ""
             at_text = f" at {at}" if at else ""
-            raise SchemaError(where, f"{direction} schema is invalid{at_text}: {exc.message}") from None
+            raise EngineSchemaError(f"{direction} schema is invalid{at_text}: {exc.message}") from None
         registry: referencing.Registry[Any] = referencing.Registry(retrieve=_offline)  # type: ignore[call-arg]
         self._validator = cls(json_schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
         try:
@@ -78,27 +80,23 @@ class JsonSchemaEngineValidator:
                 pass
             _compile_patterns(json_schema)
         except (referencing.exceptions.Unresolvable, jsonschema.exceptions._WrappedReferencingError) as exc:
-            raise SchemaError(where, f"{direction} schema cannot be compiled: {exc}") from None
+            raise EngineSchemaError(f"{direction} schema cannot be compiled: {exc}") from None
         except re.error as exc:
-            raise SchemaError(where, f"{direction} schema cannot be compiled: bad pattern: {exc}") from None
-        self.messages = "Invalid input" if direction == "input" else "Invalid output"
+            raise EngineSchemaError(f"{direction} schema cannot be compiled: bad pattern: {exc}") from None
 
-    def validate(self, value: Any) -> Any:
-        from betrue.server.validation import _details
-
+    def check(self, value: Any) -> tuple[Any, Iterator[_Error] | None]:
+        """``(value as checked, None)`` when valid, else ``(value, its errors)``; non-JSON values as sent."""
         try:
             if self._validator.is_valid(value):
-                return value
+                return value, None
         except TypeError:
             pass
         plain = orjson.loads(encode_json(value))
         if self._validator.is_valid(plain):
-            return plain
-        raise ValidationError(self.messages, details=_details(self._errors(plain)))
+            return plain, None
+        return plain, self._errors(plain)
 
-    def _errors(self, value: Any) -> Iterator[tuple[list[str | int], str, str]]:
-        from betrue.server.validation import required_message
-
+    def _errors(self, value: Any) -> Iterator[_Error]:
         reported: set[tuple[str | int, ...]] = set()
         for error in self._validator.iter_errors(value):
             path: list[str | int] = list(error.absolute_path)
@@ -108,12 +106,12 @@ class JsonSchemaEngineValidator:
                     reported.add(tuple(path))
                     for name in error.validator_value:
                         if name not in error.instance:
-                            yield [*path, name], required_message(name), "required"
+                            yield [*path, name], self._required(name), "required"
                 continue
             yield from _flatten(error, path)
 
 
-def _flatten(error: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], str, str]]:
+def _flatten(error: Any, path: list[str | int]) -> Iterator[_Error]:
     keyword = str(error.validator)
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})

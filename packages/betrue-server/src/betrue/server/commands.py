@@ -13,6 +13,7 @@ from betrue.server.types import EventHandler, Handler, Middleware, Schema
 
 if TYPE_CHECKING:
     from betrue.server.context import Context
+    from betrue.server.eventdecl import EventDeclaration
 
 __all__ = ["Command", "CommandClass", "Group", "Subscriber"]
 
@@ -95,6 +96,8 @@ class Group:
         self.auth = auth
         self.commands: list[Command] = []
         self.subscribers: list[Subscriber] = []
+        self.declarations: dict[str, EventDeclaration] = {}
+        """The events this group declares it emits (``declare_event``), by name."""
 
     def command(
         self,

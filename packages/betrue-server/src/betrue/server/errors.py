@@ -35,9 +35,13 @@ class BetrueError(Exception):
     with a new ``status`` is registered too, so it crosses transports intact.
 
     Example:
-        >>> class RoomFull(Conflict):
-        ...     status = "RoomFull"
-        >>> raise RoomFull("room r1 is full", details={"room": "r1"})  # doctest: +SKIP
+        >>> class BoardFull(Conflict):
+        ...     status = "BoardFull"
+        >>> BoardFull("board 4 is full", details={"board": 4}).to_error()
+        {'message': 'board 4 is full', 'details': {'board': 4}}
+
+    Two classes may not claim the same ``status``: the second one fails where it is defined, naming
+    both, since an envelope with that status could not say which of them to rebuild.
     """
 
     code: ClassVar[int] = 500
@@ -52,7 +56,13 @@ class BetrueError(Exception):
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if register and "status" in cls.__dict__:
-            _REGISTRY.setdefault(cls.status, cls)
+            known = _REGISTRY.get(cls.status)
+            if known is not None and _where(known) != _where(cls):
+                raise TypeError(
+                    f"error status {cls.status!r} of {_where(cls)} is already the status of {_where(known)}: "
+                    "give one of them another status"
+                )
+            _REGISTRY[cls.status] = cls
 
     def to_error(self) -> dict[str, Any]:
         """The ``error`` member of the envelope."""
@@ -151,6 +161,10 @@ class GatewayTimeout(BetrueError):
 
 _REGISTRY["InternalError"] = InternalError
 _BY_CODE: tuple[type[BetrueError], ...] = tuple(_REGISTRY.values())
+
+
+def _where(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def error_class(status: str) -> type[BetrueError] | None:

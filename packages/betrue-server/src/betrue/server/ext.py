@@ -5,8 +5,20 @@ looks for (``events``, ``jobs``, an adapter name), or, for transports, is found 
 entry-point group ``betrue.transports`` (``nats = "betrue.nats:NatsTransport"``), so that installing the
 package makes ``ROUTES="chat=nats://127.0.0.1:4222"`` work with no other code.
 
-Backend packages import from ``betrue.server`` and ``betrue.server.ext`` only; an import-linter contract
-in ``make lint`` holds them to it.
+What each kind of backend implements and where it plugs in:
+
+* an event bus: ``EventBus`` (``publish``, ``subscribe``), added as service ``events``;
+* a job queue: ``JobQueue``, added as service ``jobs``;
+* a transport (the client's side of a call): ``Transport`` (``call(code, params, meta, deadline)`` →
+  ``Envelope``), registered by URL scheme through the entry-point group ``TRANSPORT_ENTRY_POINTS`` or
+  ``app.client.register_transport(scheme, factory)``;
+* an adapter (the serving side): ``Adapter`` (``serve``, ``close_listeners``, ``close``), added as a
+  service; it calls ``app.handle(code, params, meta, adapter=..., connection=...)``;
+* a push target: a ``Connection`` (what ``ctx.connection`` is; ``send`` pushes an event to it);
+* a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``).
+
+Backend packages import from ``betrue.config``, ``betrue.server`` and ``betrue.server.ext`` only; an
+import-linter contract in ``make lint`` holds them to it.
 
 Example:
     >>> from betrue.server.ext import Event, EventBus, Subscription
@@ -22,16 +34,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from betrue.server._pipeline import PIPELINE, PLUGGABLE
 from betrue.server.adapters.base import Adapter
-from betrue.server.client._calls import Envelope
+from betrue.server.client._calls import Call, ClientMiddleware, Send
+from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
-from betrue.server.deadlines import deadline_from_meta
+from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
+from betrue.server.errors import error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.jobs import Job, JobQueue, JobsConfig
+from betrue.server.response import error_envelope, success_envelope
+from betrue.server.router import Router, StageFactory
+from betrue.server.types import Caller, CallPath, Connection, Envelope
 
 __all__ = [
+    "PIPELINE",
+    "PLUGGABLE",
+    "TIMEOUT_HEADER",
     "TRANSPORT_ENTRY_POINTS",
     "Adapter",
+    "Call",
+    "CallPath",
+    "Caller",
+    "ClientMiddleware",
+    "Connection",
     "Envelope",
     "Event",
     "EventBus",
@@ -41,12 +67,20 @@ __all__ = [
     "JobsConfig",
     "Readiness",
     "ReportsReadiness",
+    "Router",
+    "Send",
+    "StageFactory",
     "StartError",
     "Subscription",
     "Transport",
+    "TransportFactory",
     "deadline_from_meta",
+    "error_envelope",
+    "error_for_code",
     "matches",
     "name_matches",
+    "success_envelope",
+    "timeout_header",
 ]
 
 TRANSPORT_ENTRY_POINTS = "betrue.transports"

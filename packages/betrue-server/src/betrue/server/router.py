@@ -25,6 +25,7 @@ from betrue.server.commands import Command, CommandClass, Group, Subscriber
 from betrue.server.context import Context, trace_id_from
 from betrue.server.deadlines import deadline_from_meta, enforce_deadline
 from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, ValidationError
+from betrue.server.eventdecl import EventDeclaration, check_declarations
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Connection, Middleware
 from betrue.server.validation import Engine
@@ -73,6 +74,8 @@ class Router:
         self.middlewares: list[Middleware] = list(middlewares)
         """Application-wide middlewares: every command, outside the group's and the command's."""
         self.resolvers: list[Resolver] = []
+        self.declarations: dict[str, EventDeclaration] = {}
+        """The events the application itself declares (``declare_event(app, ...)``); groups hold their own."""
         self.stages: dict[str, list[StageFactory]] = {slot: [] for slot in PLUGGABLE}
         """The stage factories plugged into each slot of the pipeline, in the order they were added."""
         self.output_validation: OutputValidation = "error"
@@ -97,6 +100,10 @@ class Router:
             raise ValueError(f"group {group.name!r} defines {twice} twice")
         for command in group.commands:
             self._check_new(command)
+        check_declarations(
+            [*self.declarations.values(), *(d for g in self.groups.values() for d in g.declarations.values())],
+            group.declarations.values(),
+        )
         self.groups[group.name] = group
         for command in group.commands:
             self.add_command(command)

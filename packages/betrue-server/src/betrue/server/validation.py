@@ -149,20 +149,26 @@ class _JsonSchemaValidator(Validator):
 
 
 class _EngineValidator(Validator):
-    """A JSON Schema dict checked by another engine (``_jsonschema_engine``)."""
+    """A JSON Schema dict checked by the pure-Python ``jsonschema`` engine (``_jsonschema_engine``)."""
 
     __slots__ = ("_check",)
 
     def __init__(self, json_schema: dict[str, Any], *, where: str, direction: Direction) -> None:
-        from betrue.server import _jsonschema_engine
+        from betrue.server import _jsonschema_engine as engine
 
-        if not _jsonschema_engine.available():
+        if not engine.available():
             raise SchemaError(where, "VALIDATION_ENGINE=jsonschema needs: pip install 'betrue-server[jsonschema]'")
         super().__init__(json_schema, where=where, direction=direction)
-        self._check = _jsonschema_engine.JsonSchemaEngineValidator(json_schema, where=where, direction=direction)
+        try:
+            self._check = engine.JsonSchemaEngineValidator(json_schema, direction=direction, required=required_message)
+        except engine.EngineSchemaError as error:
+            raise SchemaError(where, str(error)) from None
 
     def validate(self, value: Any) -> Any:
-        return self._check.validate(value)
+        checked, errors = self._check.check(value)
+        if errors is None:
+            return checked
+        raise ValidationError(_MESSAGES[self.direction], details=_details(errors))
 
 
 class _ModelValidator(Validator):

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from betrue.server.auth.base import IDENTITY_HEADER, refused
-from betrue.server.auth.jwt import token_error_reason
+from betrue.server.auth._refusal import IDENTITY_HEADER, refused
+from betrue.server.auth._tokens import token_error_reason
 from betrue.server.context import Identity
 
 if TYPE_CHECKING:

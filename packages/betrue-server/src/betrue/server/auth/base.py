@@ -18,25 +18,12 @@ from typing import Any, ClassVar, Literal
 from pydantic import SecretStr
 
 from betrue.config import Config, env
+from betrue.server.auth._refusal import IDENTITY_HEADER, refused
 from betrue.server.commands import Command
 from betrue.server.context import Identity
 from betrue.server.di import Service
-from betrue.server.errors import Unauthorized
 
 __all__ = ["Auth", "AuthConfig", "Authenticator", "Rule", "declared_rule", "refused"]
-
-IDENTITY_HEADER = "x-betrue-identity"
-"""The meta key of a signed identity assertion from another betrue app (see ``betrue.server.auth.assertions``)."""
-
-
-def refused(reason: str, message: str = "Invalid credentials") -> Unauthorized:
-    """The 401 for ``reason`` (a stable code such as ``expired``); never more detail than that.
-
-    Example:
-        >>> refused("expired").details
-        {'reason': 'expired'}
-    """
-    return Unauthorized(message, details={"reason": reason})
 
 
 class AuthConfig(Config):

@@ -16,7 +16,9 @@ import jwt
 from pydantic import SecretStr, model_validator
 
 from betrue.config import Config, env
-from betrue.server.auth.base import Authenticator, refused
+from betrue.server.auth._refusal import refused
+from betrue.server.auth._tokens import token_error_reason
+from betrue.server.auth.base import Authenticator
 from betrue.server.context import Identity
 
 __all__ = ["JwtAuthenticator", "JwtConfig", "issue_token", "token_error_reason"]
@@ -54,32 +56,6 @@ class JwtConfig(Config):
         elif not self.public_key and self.private_key is None:
             raise ValueError(f"JWT_PUBLIC_KEY (or JWT_PRIVATE_KEY) is required for {self.algorithm}")
         return self
-
-
-def token_error_reason(error: jwt.PyJWTError) -> str:
-    """The stable reason code of a rejected token: what a 401's ``details.reason`` says.
-
-    Example:
-        >>> token_error_reason(jwt.ExpiredSignatureError())
-        'expired'
-    """
-    # InvalidSignatureError is a DecodeError: the specific classes come first.
-    for kind, reason in _REASONS:
-        if isinstance(error, kind):
-            return reason
-    return "invalid"
-
-
-_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
-    (jwt.ExpiredSignatureError, "expired"),
-    (jwt.InvalidSignatureError, "bad_signature"),
-    (jwt.InvalidAudienceError, "wrong_audience"),
-    (jwt.InvalidIssuerError, "wrong_issuer"),
-    (jwt.ImmatureSignatureError, "not_yet_valid"),
-    (jwt.MissingRequiredClaimError, "missing_claim"),
-    (jwt.InvalidAlgorithmError, "bad_algorithm"),
-    (jwt.DecodeError, "malformed"),
-)
 
 
 def _pem(value: str) -> str:

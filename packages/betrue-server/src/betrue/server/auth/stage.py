@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from betrue.server.auth.assertions import pass_identity
 from betrue.server.auth.base import Auth, Authenticator, Rule, declared_rule, refused
 from betrue.server.commands import Command, Group
 from betrue.server.context import Context, Identity
@@ -161,6 +160,8 @@ def use_auth(app: Application, *authenticators: type[Authenticator] | str, **con
         names.append(authenticator.name)
     spec = app.add_service(Auth, deps={name.replace("-", "_"): name for name in names}, config=config or None)
     app.include(auth_group())
+    from betrue.server.auth.assertions import pass_identity  # PyJWT: loaded only when auth is used
+
     app.client.add_middleware(pass_identity(app))
     return spec
 

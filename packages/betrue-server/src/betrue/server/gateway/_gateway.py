@@ -139,7 +139,7 @@ class Gateway:
         wanted = {upstream.published(description["code"]) for description in listed}
         for description in listed:
             self._register(upstream, description)
-            self.app.client.idempotency.known[description["code"]] = description.get("idempotent") is True
+            self.app.client.learn_idempotent(description["code"], description.get("idempotent") is True)
         declared = {
             upstream.published(f"{group}/{name}") for group, names in upstream.names.items() for name in names or ()
         }
@@ -150,7 +150,7 @@ class Gateway:
         for group in upstream.known_groups & upstream.groups | (
             upstream.known_groups if "*" in upstream.groups else set()
         ):
-            self.app.client.routes.setdefault(group, self._transport(upstream))
+            self.app.client.route_if_unrouted(group, self._transport(upstream))
 
     def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
         code = upstream.published(description["code"])
