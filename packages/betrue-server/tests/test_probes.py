@@ -70,3 +70,27 @@ async def test_ready_is_503_once_stopping_begins() -> None:
         async with http.get(f"{t.url}/_app/ready") as answer:
             assert answer.status == 503
         app.router._accepting = True
+
+
+class PoolService(Service):
+    """A service whose start hands out something else (the pool): its own readiness is asked."""
+
+    name = "db"
+
+    async def start(self) -> dict[str, str]:
+        return {"pool": "the pool"}
+
+    def readiness(self) -> Readiness:
+        return Readiness(False, "no connection yet")
+
+
+async def test_a_service_that_hands_out_another_value_still_reports() -> None:
+    app = Application("shop", env_file=None, environ={})
+    app.add_service(PoolService)
+    async with (
+        TestApp(app, http=True) as t,
+        aiohttp.ClientSession() as http,
+        http.get(f"{t.url}/_app/ready") as answer,
+    ):
+        assert answer.status == 503
+        assert (await answer.json())["error"]["details"]["services"]["db"]["detail"] == "no connection yet"

@@ -236,6 +236,10 @@ class ServiceContainer:
                 raise DependencyError(f"{name!r} is request-scoped: use `await ctx.service({name!r})`") from None
             raise DependencyError(f"no started service {name!r}") from None
 
+    def started(self) -> list[tuple[str, Any, Any]]:
+        """``(name, instance, held value)`` of every started singleton, in start order."""
+        return [(name, started.instance, started.held) for name, started in self._started.items()]
+
     def has(self, name: str) -> bool:
         return name in self._started
 

@@ -30,12 +30,11 @@ READY_PATH = "/_app/ready"
 def readiness_of(app: Application) -> dict[str, Readiness]:
     """Every started service that reports readiness, by name; a report that raises counts as not ready."""
     found: dict[str, Readiness] = {}
-    for name in app.container.specs:
-        if not app.container.has(name):
-            continue
-        service: Any = app.container.get(name)
+    for name, instance, held in app.container.started():
+        # The value DI hands out, or the object that made it (a pool service whose start returns the pool).
         # Asked of the class: the client answers any attribute (``client.readiness`` would be a command call).
-        if not callable(getattr(type(service), "readiness", None)) or not isinstance(service, ReportsReadiness):
+        service: Any = next((s for s in (held, instance) if _reports(s)), None)
+        if service is None:
             continue
         try:
             found[name] = service.readiness()
@@ -43,6 +42,10 @@ def readiness_of(app: Application) -> dict[str, Readiness]:
             logger.opt(exception=True).warning("service {} failed to report readiness", name)
             found[name] = Readiness(False, f"readiness() raised {type(error).__name__}")
     return found
+
+
+def _reports(service: Any) -> bool:
+    return callable(getattr(type(service), "readiness", None)) and isinstance(service, ReportsReadiness)
 
 
 def add_probe_routes(web_app: web.Application, app: Application) -> None:
