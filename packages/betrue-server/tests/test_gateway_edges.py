@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from betrue.server import Application, Context, Group
+from betrue.server import Application, Context, Group, ValidationError
 from betrue.server.testing import TestApp
+from betrue.server.validation import compile_schema
 
 
 class Say(BaseModel):
@@ -65,3 +66,30 @@ async def test_an_upstream_command_is_published_under_another_code() -> None:
             listed = {c["code"] for c in (await front.result("_app/commands"))["commands"]}
     assert "load" in listed
     assert "game/load" not in listed
+
+
+class Post(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=5)
+    count: int = Field(ge=1)
+    tags: list[str] = []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"text": "too long", "count": 0, "extra": 1},
+        {"text": 3, "count": "x", "tags": [1]},
+        {"count": 1},
+    ],
+)
+def test_pydantic_and_both_json_schema_engines_agree_on_keywords_and_pointers(params: dict[str, Any]) -> None:
+    found = []
+    as_json_schema = Post.model_json_schema()  # what a gateway checks a proxied pydantic command against
+    for schema, engine in [(Post, "jsonschema-rs"), (as_json_schema, "jsonschema-rs"), (as_json_schema, "jsonschema")]:
+        check = compile_schema(schema, where="blog/post", engine=engine)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as caught:
+            check.validate(params)
+        found.append([(detail["path"], detail["keyword"]) for detail in caught.value.details])
+    assert found[0] == found[1] == found[2]
