@@ -46,3 +46,22 @@ async def test_log_settings_in_code_are_defaults_the_environment_still_overrides
 def test_an_unknown_log_setting_is_refused_naming_it() -> None:
     with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"):
         Application("shop", http=False, env_file=None, log={"colour": True})
+
+
+class OwnLogger(Service):
+    name = "logger"
+
+    async def start(self) -> OwnLogger:
+        self.lines: list[str] = []
+        return self
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+
+async def test_a_logger_of_your_own_replaces_it() -> None:
+    app = Application("shop", http=False, env_file=None, environ={})
+    app.replace_service("logger", OwnLogger)
+    app.add_service(Mailer)
+    async with TestApp(app) as t:
+        assert t.service("logger").lines == ["mailer ready"]
