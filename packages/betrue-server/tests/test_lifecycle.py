@@ -190,3 +190,56 @@ async def test_subscribers_stop_receiving_after_stop() -> None:
     await bus.publish(Event("tick", 2))
     await asyncio.sleep(0.05)
     assert got == [1]
+
+
+class Clumsy(Adapter):
+    name = "clumsy"
+
+    async def close_listeners(self) -> None:
+        raise OSError("listener already gone")
+
+    async def close(self) -> None:
+        raise OSError("socket already closed")
+
+
+class Second(Listener):
+    name = "second"
+    deps = ("listener",)
+
+    async def close(self) -> None:
+        Journal.entries.append("second close")
+
+
+async def test_a_failing_adapter_close_is_logged_and_the_shutdown_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    app = _app(Store, Cache, Clumsy)
+    await app.start(serve=False)
+    await app.stop()
+    assert Journal.entries[-2:] == ["cache stop", "store stop"]
+    logged = capsys.readouterr().err
+    assert "closing the listeners of Clumsy failed" in logged
+    assert "closing Clumsy failed" in logged
+
+
+async def test_adapters_added_later_close_first() -> None:
+    app = _app(Store, Cache, Listener, Second)
+    await app.start()
+    await app.stop()
+    closes = [entry for entry in Journal.entries if entry.endswith(" close")]
+    assert closes == ["second close", "listener close"]
+
+
+class FailingStop(Service):
+    name = "failing_stop"
+
+    async def stop(self) -> None:
+        raise RuntimeError("stop failed")
+
+
+async def test_a_service_that_fails_to_stop_does_not_keep_the_others_running(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = _app(Store, FailingStop)
+    await app.start(serve=False)
+    await app.stop()
+    assert Journal.entries == ["store start", "store stop"]
+    assert "service failing_stop failed to stop" in capsys.readouterr().err
