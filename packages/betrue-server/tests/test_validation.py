@@ -282,3 +282,11 @@ def test_pydantic_model_without_a_schema_fails_at_start() -> None:
 def test_pointer_escapes_per_rfc_6901() -> None:
     assert pointer([]) == ""
     assert pointer(["a", 0, "b/c", "d~e", ""]) == "/a/0/b~1c/d~0e/"
+
+
+def test_a_nested_unresolvable_ref_fails_at_start_not_at_a_request() -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}
+    with pytest.raises(SchemaError, match=r"^chat/send: input schema .*/\$defs/missing"):
+        compile_schema(schema, where="chat/send")
+    defined = {"$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}}
+    assert compile_schema(defined, where="chat/send").validate({"a": 1}) == {"a": 1}

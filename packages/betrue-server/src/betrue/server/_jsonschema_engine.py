@@ -18,6 +18,7 @@ try:  # the extra; compile_schema says what to install when it is missing
     import jsonschema
     import referencing
     import referencing.exceptions
+    import referencing.jsonschema
 except ImportError:  # pragma: no cover - exercised only without the extra
     jsonschema = None
 
@@ -76,11 +77,10 @@ class JsonSchemaEngineValidator:
         self._validator = cls(json_schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
         try:
             # Resolve every $ref and compile every pattern now, so a bad schema fails the start, not a request.
-            for _ in self._validator.iter_errors(_probe(json_schema)):
-                pass
+            _resolve_refs(json_schema, registry, cls)
             _compile_patterns(json_schema)
-        except (referencing.exceptions.Unresolvable, jsonschema.exceptions._WrappedReferencingError) as exc:
-            raise EngineSchemaError(f"{direction} schema cannot be compiled: {exc}") from None
+        except referencing.exceptions.Unresolvable as exc:
+            raise EngineSchemaError(f"{direction} schema cannot be compiled: unresolvable $ref {exc.ref}") from None
         except re.error as exc:
             raise EngineSchemaError(f"{direction} schema cannot be compiled: bad pattern: {exc}") from None
 
@@ -123,9 +123,24 @@ def _flatten(error: Any, path: list[str | int]) -> Iterator[_Error]:
         yield path, error.message, keyword
 
 
-def _probe(schema: Any) -> Any:
-    """A value that makes the validator walk (and so resolve) the top-level $refs."""
-    return {} if isinstance(schema, Mapping) else None
+def _resolve_refs(schema: Any, registry: referencing.Registry[Any], cls: Any) -> None:
+    """Look every ``$ref`` of the schema up (relative to the root; a nested ``$id`` is not followed)."""
+    specification = referencing.jsonschema.specification_with(cls.META_SCHEMA.get("$schema", ""))
+    root = specification.create_resource(schema)
+    resolver = registry.with_resource("", root).resolver(base_uri=str(schema.get("$id", "")))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                resolver.lookup(ref)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
 
 
 def _compile_patterns(schema: Any) -> None:
