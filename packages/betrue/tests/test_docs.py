@@ -111,6 +111,7 @@ DOC_CURLS = [(page, line) for page in DOCS for line in curls(page.read_text())]
 
 def test_every_curl_that_sends_a_body_says_it_is_json() -> None:
     sources = [*DOCS, ROOT / "README.md", *ROOT.glob("packages/*/README.md"), *ROOT.glob("examples/**/*.py")]
+    sources += ROOT.glob("examples/**/*.md")
     missing = [
         f"{source.relative_to(ROOT)}: {line}"
         for source in sources
