@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from betrue.config import Config, env
-from betrue.server import Application, CommandClass, Context, DependencyError, Service
+from betrue.server import Application, CommandClass, Context, DependencyError, Service, openapi_document
+from betrue.server.wire import encode_json
 from betrue.server.testing import TestApp
 
 
@@ -34,6 +35,7 @@ async def test_an_undocumented_command_class_has_no_description_not_the_framewor
     async with TestApp(app) as t:
         listed = {c["code"]: c for c in (await t.result("_app/commands"))["commands"]}
     assert listed["util/undocumented"]["description"] == ""
+    assert b"The class form of a command" not in encode_json(openapi_document(app))
 
 
 async def test_a_single_segment_code_is_its_own_group() -> None:
