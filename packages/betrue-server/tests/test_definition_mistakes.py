@@ -8,8 +8,8 @@ import pytest
 
 from betrue.config import Config, env
 from betrue.server import Application, CommandClass, Context, DependencyError, Service, openapi_document
-from betrue.server.wire import encode_json
 from betrue.server.testing import TestApp
+from betrue.server.wire import encode_json
 
 
 class Undocumented(CommandClass):
