@@ -93,3 +93,25 @@ def test_betrue_run_stops_on_a_be_true_template_name_with_one_line_and_no_traceb
         "betrue's is file(path, hash=False)"
     )
     assert expected in done.stderr.splitlines()[-1]
+
+
+def test_betrue_run_stops_on_a_missing_static_root_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "no_root_site.py").write_text(
+        "from betrue.server import Application\nfrom betrue.static import StaticService\n"
+        "app = Application('site', environ={'HTTP_PORT': '0'}, env_file=None)\n"
+        "app.add_service(StaticService, config={'root': 'nothing-here'})\n"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("betrue")), "run", "no_root_site:app"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "betrue: StaticRootError: static root 'nothing-here' is not a folder" in done.stderr.splitlines()[-1]
