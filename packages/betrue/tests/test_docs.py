@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def test_every_curl_that_sends_a_body_says_it_is_json() -> None:
     assert not missing, "curls that answer 415:\n" + "\n".join(missing)
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the curl binary is not installed")
 async def test_every_curl_of_the_docs_answers_from_the_examples() -> None:
     assert DOC_CURLS, "the docs show no curl"
     async with TestApp(docs_app(), http=True) as t:
