@@ -107,7 +107,11 @@ async def main(ports: tuple[int, int, int]) -> int:
         await stop(processes)
         return 1
     print(f"gateway ready on {gateway_url}", flush=True)
-    print(f'  curl -X POST {gateway_url}/api/game/load -d \'{{"player": "ann"}}\'', flush=True)
+    print(
+        f"  curl -X POST {gateway_url}/api/game/load -H 'Content-Type: application/json' "
+        """-d '{"player": "ann"}'""",
+        flush=True,
+    )
     exited = [asyncio.ensure_future(process.wait()) for process in processes]
     await asyncio.wait([stopped, *exited], return_when=asyncio.FIRST_COMPLETED)
     if not stopping.is_set():

@@ -15,8 +15,10 @@ def test_an_answer_without_a_command_list_is_a_bad_gateway(result: object) -> No
 
 
 def test_items_that_are_not_commands_are_skipped() -> None:
-    listed = describe_upstream({"commands": [{"code": "game/load"}, {"code": 7}, "chat/post", {"code": "nogroup"}]})
-    assert listed == [{"code": "game/load"}]
+    listed = describe_upstream(
+        {"commands": [{"code": "game/load"}, {"code": 7}, "chat/post", {"code": "a b"}, {"code": "load"}]}
+    )
+    assert listed == [{"code": "game/load"}, {"code": "load"}]  # a single segment is a code too
 
 
 def test_a_proxy_command_carries_the_upstream_description() -> None:

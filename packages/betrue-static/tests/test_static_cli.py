@@ -64,3 +64,54 @@ def test_asyncapi(app_module: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_missing_module_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["openapi", "no_such_module_here:app"]) == 1
     assert "cannot import 'no_such_module_here'" in capsys.readouterr().err
+
+
+def test_betrue_run_stops_on_a_be_true_template_name_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "app.css").write_text("body{}")
+    (tmp_path / "public" / "index.tmpl.html").write_text("<html>\n<link href=\"{{ urlFile('app.css') }}\">\n")
+    (tmp_path / "ported_site.py").write_text(
+        "from betrue.server import Application\nfrom betrue.static import StaticService\n"
+        "app = Application('site', environ={'HTTP_PORT': '0'}, env_file=None)\n"
+        f"app.add_service(StaticService, config={{'root': {str(tmp_path / 'public')!r}}})\n"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("betrue")), "run", "ported_site:app"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    expected = (
+        "betrue: TemplateError: template index.tmpl.html line 2: urlFile() is @be-true's name; "
+        "betrue's is file(path, hash=False)"
+    )
+    assert expected in done.stderr.splitlines()[-1]
+
+
+def test_betrue_run_stops_on_a_missing_static_root_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "no_root_site.py").write_text(
+        "from betrue.server import Application\nfrom betrue.static import StaticService\n"
+        "app = Application('site', environ={'HTTP_PORT': '0'}, env_file=None)\n"
+        "app.add_service(StaticService, config={'root': 'nothing-here'})\n"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("betrue")), "run", "no_root_site:app"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "betrue: StaticRootError: static root 'nothing-here' is not a folder" in done.stderr.splitlines()[-1]

@@ -26,7 +26,7 @@ def test_all_three_functions() -> None:
     page = SourceFile(
         "index.tmpl.html",
         b"<title>{{ config('APP_TITLE') }}</title>\n"
-        b"{{ config('MISSING', 'fallback') }} {{ config('NOPE') }}\n"
+        b"{{ config('MISSING', 'fallback') }} {{ config('NOPE', None) }}\n"
         b"<a href=\"{{ url('guide/') }}\">\n"
         b"<link href=\"{{ file('css/app.css') }}\">\n"
         b"<link href=\"{{ file('/css/app.css', hash=True) }}\">\n",
@@ -102,3 +102,25 @@ def test_file_follows_case_insensitive_keys() -> None:
 def test_non_utf8_template_is_an_error() -> None:
     with pytest.raises(TemplateError, match="UTF-8"):
         _render(SourceFile("bad.tmpl.txt", b"\xff\xfe", 1.0))
+
+
+@pytest.mark.parametrize("name", ["NOPE", "db.url"])
+def test_an_unknown_config_name_without_a_default_stops_the_start_naming_template_and_line(name: str) -> None:
+    page = SourceFile("index.tmpl.html", f"<html>\n<title>{{{{ config('{name}') }}}}</title>\n".encode(), 1.0)
+    with pytest.raises(TemplateError, match=rf"template index.tmpl.html line 2: config\('{name}'\): no such config"):
+        _render(page)
+
+
+def test_url_with_a_prefix_reaches_files_outside_this_services_prefix() -> None:
+    page = SourceFile("index.tmpl.html", b"{{ url('/betrue-ws/betrue-ws.js', prefix='/') }} {{ url('a.js') }}", 1.0)
+    assert _render(page, prefix="/site/")["index.html"] == b"/betrue-ws/betrue-ws.js /site/a.js"
+
+
+@pytest.mark.parametrize(("old", "new"), [("urlFile", "file(path"), ("urlPage", "url(path")])
+def test_be_true_template_names_get_a_one_line_error_with_the_betrue_name(old: str, new: str) -> None:
+    page = SourceFile("index.tmpl.html", f"\n{{{{ {old}('app.css') }}}}".encode(), 1.0)
+    with pytest.raises(TemplateError) as caught:
+        _render(page, CSS)
+    message = str(caught.value)
+    assert message.startswith(f"template index.tmpl.html line 2: {old}() is @be-true's name; betrue's is {new}")
+    assert "\n" not in message

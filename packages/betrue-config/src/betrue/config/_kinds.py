@@ -9,7 +9,7 @@ import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import SecretStr
+from pydantic import ByteSize, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -24,6 +24,7 @@ _NAMES: dict[object, str] = {
     bool: "boolean",
     Url: "url",
     SecretStr: "secret",
+    ByteSize: "byte size (e.g. 64MiB)",
     pathlib.Path: "path",
 }
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -136,6 +137,8 @@ def _join(values: collections.abc.Iterable[Any]) -> str:
 
 
 def _scalar(value: object) -> str:
+    if isinstance(value, ByteSize):
+        return _bytes(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, enum.Enum):
@@ -143,6 +146,14 @@ def _scalar(value: object) -> str:
     if isinstance(value, SecretStr):
         return "***"
     return str(value)
+
+
+def _bytes(value: int) -> str:
+    """A byte count the way it is written in the environment: ``256MiB``, not ``268435456``."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value and value % size == 0:
+            return f"{value // size}{unit}"
+    return str(int(value))
 
 
 def _boolean(value: object) -> object:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from betrue.config._markdown import table
@@ -91,12 +94,31 @@ def _as_spec(spec: SpecLike) -> ConfigSpec[Config]:
 def _docs_row(variable: EnvVar, with_example: bool) -> list[str]:
     row = [
         "yes" if variable.required else "",
-        variable.default,
+        _portable(variable.default),
         f"`{variable.env}`",
         variable.description,
         variable.type,
     ]
     return [*row, variable.example] if with_example else row
+
+
+def _portable(default: str) -> str:
+    """An absolute path as the docs should show it: relative to the working directory, or inside its package.
+
+    The docs are generated on one machine and read on others; ``/home/me/shop/static`` means nothing there.
+    """
+    if not default.startswith(("/", "\\")) and not (len(default) > 2 and default[1:3] in {":\\", ":/"}):
+        return default
+    path = Path(default)
+    cwd = Path.cwd()
+    packages = {Path(entry) for entry in sys.path if entry and os.path.isabs(entry)} - {cwd}
+    # Inside an installed package first (the longest import root wins), then the working directory.
+    roots = sorted(packages, key=lambda p: len(p.parts), reverse=True)
+    bases = [(base, " (in its installed package)") for base in roots]
+    for base, label in [*bases, (cwd, "")]:
+        if path.is_relative_to(base) and path != base:
+            return f"{path.relative_to(base).as_posix()}{label}"
+    return default
 
 
 def _comment(variable: EnvVar) -> str:

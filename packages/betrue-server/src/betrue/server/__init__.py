@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from betrue.server.adapters.base import Adapter
+    from betrue.server.adapters.cors import Cors, CorsConfig
     from betrue.server.adapters.http import HttpAdapter, HttpConfig
     from betrue.server.appconfig import AppConfig
     from betrue.server.application import Application
@@ -113,6 +114,8 @@ _EXPORTS: dict[str, str] = {
     "GatewayTimeout": "betrue.server.errors",
     "Group": "betrue.server.commands",
     "Handler": "betrue.server.types",
+    "Cors": "betrue.server.adapters.cors",
+    "CorsConfig": "betrue.server.adapters.cors",
     "HttpAdapter": "betrue.server.adapters.http",
     "HttpConfig": "betrue.server.adapters.http",
     "HttpTransport": "betrue.server.client.transports.http",
@@ -204,6 +207,8 @@ __all__ = [
     "CommandClass",
     "Conflict",
     "Context",
+    "Cors",
+    "CorsConfig",
     "DependencyError",
     "Download",
     "Event",

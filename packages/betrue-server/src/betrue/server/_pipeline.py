@@ -15,7 +15,7 @@ from betrue.server.context import Context
 from betrue.server.errors import BetrueError, InternalError, ValidationError
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Middleware
-from betrue.server.validation import compile_schema
+from betrue.server.validation import Engine, compile_schema
 
 __all__ = [
     "PIPELINE",
@@ -87,11 +87,11 @@ async def error_boundary(ctx: Context, params: Any, call_next: CallNext) -> Resp
         return Response.from_error(InternalError(f"Internal error (trace id {ctx.trace_id})"))
 
 
-def input_stage(command: Command) -> Middleware | None:
+def input_stage(command: Command, engine: Engine = "jsonschema-rs") -> Middleware | None:
     """The input validation stage of ``command`` (None without an input schema); compiled here, once."""
     if command.input is None:
         return None
-    check_input = compile_schema(command.input, where=command.code).validate
+    check_input = compile_schema(command.input, where=command.code, engine=engine).validate
 
     def validate_input(ctx: Context, params: Any, call_next: CallNext) -> Awaitable[Response]:
         # A plain function: an invalid input raises here, inside the awaiting stage's try, like a coroutine's
@@ -101,11 +101,13 @@ def input_stage(command: Command) -> Middleware | None:
     return validate_input
 
 
-def output_stage(command: Command, output_mode: OutputValidation) -> Middleware | None:
+def output_stage(
+    command: Command, output_mode: OutputValidation, engine: Engine = "jsonschema-rs"
+) -> Middleware | None:
     """The output validation stage of ``command`` (None without an output schema or when turned off)."""
     if command.output is None or output_mode == "off":
         return None
-    check_output = compile_schema(command.output, where=command.code, direction="output").validate
+    check_output = compile_schema(command.output, where=command.code, direction="output", engine=engine).validate
 
     async def validate_output(ctx: Context, params: Any, call_next: CallNext) -> Response:
         response = await call_next(ctx, params)

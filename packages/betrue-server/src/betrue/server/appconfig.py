@@ -20,6 +20,11 @@ class AppConfig(Config):
         "error",
         description="An invalid command result: 'error' answers 500, 'warn' only logs, 'off' skips the check",
     )
+    validation_engine: Literal["jsonschema-rs", "jsonschema"] = env(
+        "VALIDATION_ENGINE",
+        "jsonschema-rs",
+        description="Engine of JSON Schema dicts: jsonschema-rs (fast) or jsonschema (extra betrue-server[jsonschema])",
+    )
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = env(
         "LOG_LEVEL", "INFO", description="Lowest level written to the log"
     )

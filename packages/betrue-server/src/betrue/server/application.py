@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from betrue.server._builtins import builtin_group
 from betrue.server._configloader import ConfigLoader
 from betrue.server.adapters.base import Adapter
@@ -36,6 +38,32 @@ if TYPE_CHECKING:
 
 __all__ = ["Application"]
 
+_LOG_KEYS = {"level": "log_level", "pretty": "log_pretty", "calls": "log_calls"}
+
+
+class _AppLogger:
+    """Service ``logger``: loguru's logger bound to the app (``deps=("logger",)``), as @be-true's LoggerService.
+
+    A holder, not the logger itself: the container calls ``start``/``stop``, which loguru's logger also has.
+    """
+
+    def __init__(self, app: str) -> None:
+        self.app = app
+
+    async def start(self) -> Any:
+        return logger.bind(app=self.app)
+
+    async def stop(self) -> None:
+        return None
+
+
+def _log_settings(log: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``Application(log={"level": "DEBUG"})`` as the app config's defaults; ``LOG_LEVEL`` and the others still win."""
+    unknown = sorted(set(log or {}) - set(_LOG_KEYS))
+    if unknown:
+        raise ValueError(f"Application(log=...): unknown keys {unknown}; known: {sorted(_LOG_KEYS)}")
+    return {_LOG_KEYS[key]: value for key, value in (log or {}).items()}
+
 
 class Application:
     """An app: services (DI), commands, adapters; runs as one process or as one of many.
@@ -59,6 +87,7 @@ class Application:
         http: bool = True,
         environ: Mapping[str, str] | None = None,
         env_file: str | None = ".env",
+        log: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.container = ServiceContainer()
@@ -82,13 +111,18 @@ class Application:
         self._telemetry = Telemetry(self)
         self.gateway: Gateway | None = None
         """Set by ``proxy``: serves other apps' commands (service ``gateway``)."""
-        self.add_service(AppConfig, name="app", config_class=AppConfig, factory=lambda config: config)
+        self.add_service(
+            AppConfig, name="app", config_class=AppConfig, config=_log_settings(log), factory=lambda config: config
+        )
+        self.add_service(_AppLogger, name="logger", factory=lambda: _AppLogger(name))
         self.add_service(MemoryEventBus, name="events")
         self.add_service(MemoryJobQueue, name="jobs")
         if http:
+            from betrue.server.adapters.cors import Cors
             from betrue.server.adapters.http import HttpAdapter
 
             self.add_service(HttpAdapter, name="http")
+            self.add_service(Cors, name="cors")
         self.add_service(
             self._telemetry,
             name="telemetry",
@@ -174,16 +208,22 @@ class Application:
         return self.router.add_stage(slot, factory)
 
     def proxy(
-        self, group: str = "*", commands: Sequence[str] | None = None, *, transport: str | Transport | None = None
+        self,
+        group: str = "*",
+        commands: Sequence[str] | None = None,
+        *,
+        transport: str | Transport | None = None,
+        rename: Mapping[str, str] | None = None,
     ) -> Gateway:
         """Serve another app's commands as this app's own (a gateway); see ``betrue.server.gateway``.
 
         ``proxy("game", ["load"], transport="http://127.0.0.1:3001")`` serves ``game/load``;
         without ``commands`` every command of the group (``*``: every group) is discovered.
+        ``rename={"game/load": "load"}`` publishes an upstream command under another code.
         """
         from betrue.server.gateway._gateway import proxy
 
-        return proxy(self, group, commands, transport=transport)
+        return proxy(self, group, commands, transport=transport, rename=rename)
 
     def on(self, event: str) -> Callable[[Any], Any]:
         """Subscribe ``async def handler(data, ctx)`` to an event, outside any group."""

@@ -109,11 +109,29 @@ def _config_docs(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     app = load_app(args.app)
+    services = len(app.container.plan())  # the count `betrue run` logs; a service without settings counts too
     report = app.loader.check(app.container.specs.values())
     if not report.ok:
         print(f"betrue: the configuration of {app.name!r} has errors\n\n{report.render()}", file=sys.stderr)
         return 1
-    print(f"{app.name}: the configuration of {len(report.results)} services is valid")
+    print(f"{app.name}: the configuration of {services} services is valid ({len(report.results)} have settings)")
+    return 0
+
+
+def _config_example(args: argparse.Namespace) -> int:
+    from betrue.config import env_example
+
+    app = load_app(args.app)
+    text = env_example(app.loader.specs(app.container.specs.values()).values())
+    if args.write is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.write, "w", encoding="utf-8") as target:
+            target.write(text)
+    except OSError as error:
+        raise CliError(str(error)) from None
+    print(f"{args.write}: written")
     return 0
 
 
@@ -176,7 +194,7 @@ def _add_builtins(subparsers: Any) -> None:
     worker.set_defaults(handler=_worker)
 
     config = subparsers.add_parser("config", help="document or check the environment variables of an app")
-    config_commands = config.add_subparsers(dest="config_command", metavar="{docs,check}", required=True)
+    config_commands = config.add_subparsers(dest="config_command", metavar="{docs,check,example}", required=True)
     docs = config_commands.add_parser("docs", help="markdown tables of every service's environment variables")
     docs.add_argument("app", help="module:attribute of the Application")
     docs.add_argument("--write", metavar="FILE", help=f"replace the text between {ENVS_START!r} and {ENVS_END!r}")
@@ -184,6 +202,10 @@ def _add_builtins(subparsers: Any) -> None:
     check = config_commands.add_parser("check", help="validate every service's config; exit 1 with the errors")
     check.add_argument("app", help="module:attribute of the Application")
     check.set_defaults(handler=_config_check)
+    example = config_commands.add_parser("example", help="a .env.example: every variable with its comment")
+    example.add_argument("app", help="module:attribute of the Application")
+    example.add_argument("--write", metavar="FILE", help="write it to FILE (e.g. .env.example) instead of stdout")
+    example.set_defaults(handler=_config_example)
 
     commands = subparsers.add_parser("commands", help="list the commands an app serves")
     commands.add_argument("app", help="module:attribute of the Application")
@@ -227,15 +249,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.command!r} did not set a handler (its register() must call set_defaults(handler=...))")
     try:
         return handler(args)
+    except BrokenPipeError:
+        # `betrue config docs app | head`: the reader left; say nothing more (Python's documented recipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except CliError as error:
         print(f"betrue: {error}", file=sys.stderr)
         return 1
     except Exception as error:
         from betrue.config import ConfigError
         from betrue.server.di import DependencyError
+        from betrue.server.ext import StartError
         from betrue.server.validation import SchemaError
 
-        if isinstance(error, ConfigError | DependencyError | SchemaError):
+        if isinstance(error, ConfigError | DependencyError | SchemaError | StartError):
             print(f"betrue: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
         raise

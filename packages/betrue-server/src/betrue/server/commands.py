@@ -47,16 +47,18 @@ class Command:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        parts = self.code.split("/")
-        if len(parts) < 2 or not all(_SEGMENT.match(part) for part in parts):
-            raise ValueError(f"command code {self.code!r} must look like 'group/name' (letters, digits, _ and -)")
+        if not all(_SEGMENT.match(part) for part in self.code.split("/")):
+            raise ValueError(
+                f"command code {self.code!r} must be segments of letters, digits, _ and - joined by '/' "
+                "('chat/send', or a single segment such as 'load', which is its own group)"
+            )
         if not inspect.iscoroutinefunction(self.handler) and not _is_async_callable(self.handler):
             raise TypeError(f"command {self.code!r}: handler must be an async function (params, ctx)")
         self.hidden = self.hidden or self.code.startswith("_")
 
     @property
     def group(self) -> str:
-        """The first segment of the code: its group and OpenAPI tag."""
+        """The first segment of the code: its group, routing key and OpenAPI tag (``load`` is its own group)."""
         return self.code.split("/", 1)[0]
 
     def served_on(self, adapter: str) -> bool:
@@ -249,12 +251,14 @@ class CommandClass:
             raise TypeError(f"{cls.__name__}: write `async def handle(self, params, ctx)`")
         instance = cls()
         auth = cls.auth if cls.auth is not None else (group.auth if group is not None else None)
+        # The class's own docstring only: an undocumented command must not inherit CommandClass's.
+        own_doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
         return Command(
             code=code,
             handler=instance.handle,
             input=cls.input,
             output=cls.output,
-            description=cls.description if cls.description is not None else inspect.getdoc(cls) or "",
+            description=cls.description if cls.description is not None else own_doc,
             errors=tuple(cls.errors),
             auth=auth,
             idempotent=cls.idempotent,

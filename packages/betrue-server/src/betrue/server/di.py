@@ -87,12 +87,18 @@ class ServiceSpec:
         raw_deps = deps if deps is not None else getattr(target, "deps", ()) if is_factory else ()
         dep_map = dict(raw_deps) if isinstance(raw_deps, Mapping) else {d.replace("-", "_"): d for d in raw_deps}
         class_scope: Scope = getattr(target, "scope", "singleton") if is_factory else "singleton"
+        config_class = config_class or (getattr(target, "config_class", None) if is_factory else None)
+        if config and config_class is None:
+            raise DependencyError(
+                f"service {resolved_name!r}: config={{...}} was given but it has no config_class to read it into; "
+                "set `config_class` on the class (a betrue.config.Config) or pass config_class=..."
+            )
         return cls(
             name=resolved_name,
             factory=factory or (target if is_factory else None),
             value=None if is_factory else target,
             deps=dep_map,
-            config_class=config_class or (getattr(target, "config_class", None) if is_factory else None),
+            config_class=config_class,
             config=dict(config or {}),
             context=context,
             description=description,
@@ -162,6 +168,8 @@ class ServiceContainer:
         ]
         if missing:
             raise DependencyError("missing dependency: " + "; ".join(missing))
+        for name, spec in self.specs.items():
+            _check_arguments(name, spec)
         order: list[str] = []
         state: dict[str, int] = {}  # 1 = visiting, 2 = done
 
@@ -228,6 +236,10 @@ class ServiceContainer:
                 raise DependencyError(f"{name!r} is request-scoped: use `await ctx.service({name!r})`") from None
             raise DependencyError(f"no started service {name!r}") from None
 
+    def started(self) -> list[tuple[str, Any, Any]]:
+        """``(name, instance, held value)`` of every started singleton, in start order."""
+        return [(name, started.instance, started.held) for name, started in self._started.items()]
+
     def has(self, name: str) -> bool:
         return name in self._started
 
@@ -286,6 +298,32 @@ class RequestScope:
                 await _stop(self._built.pop(name).instance)
             except Exception:
                 logger.opt(exception=True).error("request-scoped service {!r} failed to stop", name)
+
+
+def _check_arguments(name: str, spec: ServiceSpec) -> None:
+    """A factory's required parameters must all be deps (or ``config``): a raw TypeError at start names no service."""
+    if spec.factory is None:
+        return
+    try:
+        signature = inspect.signature(spec.factory)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return
+    given = {*spec.deps, *(("config",) if spec.config_class is not None else ())}
+    needed = [p.name for p in signature.parameters.values() if _required(p) and p.name not in given]
+    if needed:
+        listed = ", ".join(repr(n) for n in needed)
+        raise DependencyError(
+            f"service {name!r}: its factory {getattr(spec.factory, '__qualname__', spec.factory)!r} requires "
+            f"{listed}, which its deps do not list (deps={sorted(spec.deps.values())}); add them to `deps`"
+            + (" or set `config_class`" if "config" in needed else "")
+        )
+
+
+def _required(parameter: inspect.Parameter) -> bool:
+    return parameter.default is inspect.Parameter.empty and parameter.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
 
 
 def _provides(spec: ServiceSpec, cls: type, started: _Started | None) -> bool:

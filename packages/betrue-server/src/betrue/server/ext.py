@@ -85,6 +85,7 @@ __all__ = [
     "Router",
     "Send",
     "StageFactory",
+    "StartError",
     "Subscription",
     "Transport",
     "TransportFactory",
@@ -102,6 +103,19 @@ __all__ = [
 
 TRANSPORT_ENTRY_POINTS = "betrue.transports"
 """Entry-point group: name = URL scheme, value = a callable ``(target: str) -> Transport``."""
+
+
+class StartError(Exception):
+    """A service cannot start, for a reason its message fully states (a template error, a bad file).
+
+    ``betrue run`` prints it on one line, without a traceback, and exits with code 1.
+
+    Example:
+        >>> raise StartError("template index.tmpl.html line 3: config('TITEL'): no such config value")
+        Traceback (most recent call last):
+        ...
+        betrue.server.ext.StartError: template index.tmpl.html line 3: config('TITEL'): no such config value
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ class Lifecycle:
         setup_logging(app.config)
         await app.container.start(configs)
         try:
-            app.router.build(app.config.output_validation)
+            app.router.build(app.config.output_validation, app.config.validation_engine)
             bus: EventBus = app.container.get("events")
             for subscriber in app.router.subscribers:
                 self._subscriptions.append(bus.subscribe(subscriber.event, self._deliver_to(subscriber)))

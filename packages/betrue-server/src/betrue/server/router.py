@@ -29,6 +29,7 @@ from betrue.server.errors import BetrueError, NotFound, ServiceUnavailable, Vali
 from betrue.server.eventdecl import EventDeclaration, check_declarations
 from betrue.server.response import Response
 from betrue.server.types import CallNext, Connection, Middleware
+from betrue.server.validation import Engine
 
 if TYPE_CHECKING:
     from betrue.server.application import Application
@@ -79,6 +80,7 @@ class Router:
         self.stages: dict[str, list[StageFactory]] = {slot: [] for slot in PLUGGABLE}
         """The stage factories plugged into each slot of the pipeline, in the order they were added."""
         self.output_validation: OutputValidation = "error"
+        self.validation_engine: Engine = "jsonschema-rs"
         self.on_rejected: Rejected = _ignore
         self.started = False
         self._pipelines: dict[str, CallNext] = {}
@@ -158,9 +160,10 @@ class Router:
 
     # -- start and stop ---------------------------------------------------------------------
 
-    def build(self, output_validation: OutputValidation) -> None:
+    def build(self, output_validation: OutputValidation, validation_engine: Engine = "jsonschema-rs") -> None:
         """Compose every command's pipeline (at start): validators compiled, stages bound, once."""
         self.output_validation = output_validation
+        self.validation_engine = validation_engine
         self._pipelines = {code: self.build_pipeline(command) for code, command in self.commands.items()}
         self.started = self._accepting = True
 
@@ -180,12 +183,17 @@ class Router:
             elif slot == "middlewares":
                 stages += [*self.middlewares, *(group.middlewares if group is not None else ()), *command.middlewares]
             elif slot == "validate_input":
-                stages += filter(None, [input_stage(command)])
+                stages += filter(None, [input_stage(command, self.validation_engine)])
             elif slot == "validate_output":
-                stages += filter(None, [output_stage(command, self.output_validation)])
+                stages += filter(None, [output_stage(command, self.output_validation, self.validation_engine)])
             elif slot != "handler":
                 stages += [stage for factory in self.stages[slot] if (stage := factory(self.app, command)) is not None]
         return stages
+
+    @property
+    def accepting(self) -> bool:
+        """True while new calls are taken: after start, until stop begins (``/_app/ready`` reads it)."""
+        return self._accepting
 
     def stop_accepting(self) -> None:
         self._accepting = False

@@ -13,9 +13,22 @@ import pydantic
 from betrue.server.errors import ValidationError
 from betrue.server.wire import encode_json
 
-__all__ = ["MAX_ERRORS", "Direction", "SchemaError", "Validator", "compile_schema", "pointer"]
+__all__ = [
+    "ENGINES",
+    "MAX_ERRORS",
+    "Direction",
+    "Engine",
+    "SchemaError",
+    "Validator",
+    "compile_schema",
+    "pointer",
+    "required_message",
+]
 
 Direction = Literal["input", "output"]
+Engine = Literal["jsonschema-rs", "jsonschema"]
+"""What checks JSON Schema dicts: jsonschema-rs (the default, fast) or the pure-Python ``jsonschema`` (an extra)."""
+ENGINES: tuple[Engine, ...] = ("jsonschema-rs", "jsonschema")
 
 MAX_ERRORS = 100
 """Most field errors listed in one ``ValidationError``; a 1M-item array of wrong types must not echo 1M errors."""
@@ -125,12 +138,37 @@ class _JsonSchemaValidator(Validator):
             path = list(error.instance_path)
             if keyword == "required":
                 # Point at the missing field itself, as pydantic does.
-                yield [*path, error.kind.as_dict()["property"]], error.message, keyword
-            elif keyword == "additionalProperties":
+                name = error.kind.as_dict()["property"]
+                yield [*path, name], required_message(name), keyword
+                continue
+            if keyword == "additionalProperties":
                 for name in error.kind.as_dict()["unexpected"]:
                     yield [*path, name], f"{orjson.dumps(name).decode()} is not an allowed property", keyword
             else:
                 yield path, error.message, keyword
+
+
+class _EngineValidator(Validator):
+    """A JSON Schema dict checked by the pure-Python ``jsonschema`` engine (``_jsonschema_engine``)."""
+
+    __slots__ = ("_check",)
+
+    def __init__(self, json_schema: dict[str, Any], *, where: str, direction: Direction) -> None:
+        from betrue.server import _jsonschema_engine as engine
+
+        if not engine.available():
+            raise SchemaError(where, "VALIDATION_ENGINE=jsonschema needs: pip install 'betrue-server[jsonschema]'")
+        super().__init__(json_schema, where=where, direction=direction)
+        try:
+            self._check = engine.JsonSchemaEngineValidator(json_schema, direction=direction, required=required_message)
+        except engine.EngineSchemaError as error:
+            raise SchemaError(where, str(error)) from None
+
+    def validate(self, value: Any) -> Any:
+        checked, errors = self._check.check(value)
+        if errors is None:
+            return checked
+        raise ValidationError(_MESSAGES[self.direction], details=_details(errors))
 
 
 class _ModelValidator(Validator):
@@ -164,12 +202,14 @@ def compile_schema(
     *,
     where: str,
     direction: Direction = "input",
+    engine: Engine = "jsonschema-rs",
 ) -> Validator:
     """Build the validator for one command's input or output schema; call once, at start.
 
     ``schema`` is a JSON Schema (Draft 2020-12 unless it names another ``$schema``), a pydantic model class,
     or None for "anything". Formats (``email``, ``date-time``, ``uuid``…) are asserted. A schema that is not
-    valid JSON Schema raises ``SchemaError`` naming ``where``.
+    valid JSON Schema raises ``SchemaError`` naming ``where``. ``engine`` checks JSON Schema dicts (the app's
+    ``VALIDATION_ENGINE``); both engines report the same keywords and pointers.
 
     Example:
         >>> check = compile_schema({"type": "object", "required": ["room"]}, where="chat/join")
@@ -185,6 +225,8 @@ def compile_schema(
     if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel):
         return _ModelValidator(schema, where=where, direction=direction)
     if isinstance(schema, Mapping):
+        if engine == "jsonschema":
+            return _EngineValidator(_plain(schema), where=where, direction=direction)
         return _JsonSchemaValidator(_plain(schema), where=where, direction=direction)
     raise SchemaError(
         where, f"{direction} schema must be a JSON Schema dict, a pydantic model or None, not {type(schema).__name__}"
@@ -201,6 +243,16 @@ def pointer(parts: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
+def required_message(name: object) -> str:
+    """The one message for a missing field, whichever engine found it.
+
+    Example:
+        >>> required_message("text")
+        '"text" is a required property'
+    """
+    return f"{orjson.dumps(name).decode()} is a required property"
+
+
 def _plain(schema: Any) -> Any:
     """A private copy in plain dicts and lists: jsonschema-rs needs them, and the caller may mutate theirs."""
     if isinstance(schema, Mapping):
@@ -212,7 +264,11 @@ def _plain(schema: Any) -> Any:
 
 def _model_errors(exc: pydantic.ValidationError) -> Iterator[_Error]:
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        yield list(error["loc"]), error["msg"], _PYDANTIC_KEYWORDS.get(error["type"], error["type"])
+        path = list(error["loc"])
+        if error["type"] == "missing" and path:
+            yield path, required_message(path[-1]), "required"
+        else:
+            yield path, error["msg"], _PYDANTIC_KEYWORDS.get(error["type"], error["type"])
 
 
 def _details(errors: Iterator[_Error]) -> list[dict[str, str]]:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from loguru import logger
 
+from betrue.server.ext import StartError
 from betrue.static.sizes import check_budget
 
-__all__ = ["SourceFile", "scan_root"]
+__all__ = ["SourceFile", "StaticRootError", "scan_root"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,10 @@ class SourceFile:
     relative: str
     data: bytes
     mtime: float
+
+
+class StaticRootError(StartError, FileNotFoundError):
+    """``STATIC_ROOT`` is not a folder: the start stops with this one line."""
 
 
 def _inside(path: str, root: str) -> bool:
@@ -52,7 +57,7 @@ def scan_root(
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
-        raise FileNotFoundError(f"static root {os.fspath(root)!r} is not a folder")
+        raise StaticRootError(f"static root {os.fspath(root)!r} is not a folder")
     found: list[tuple[str, str, os.stat_result]] = []
     seen_dirs: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(real_root, followlinks=True):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from betrue.server.ext import StartError
+
 __all__ = ["MemoryBudgetError", "check_budget", "human_size", "report_lines"]
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
-class MemoryBudgetError(RuntimeError):
+class MemoryBudgetError(StartError, RuntimeError):
     """The files of a StaticService need more memory than ``STATIC_MEMORY_BUDGET`` allows."""
 
 

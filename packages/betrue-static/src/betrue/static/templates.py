@@ -1,5 +1,8 @@
 """``*.tmpl.*`` files rendered once at start with jinja2 and ``config``, ``url`` and ``file``.
 
+``config(name)`` without a default stops the start when no config has that name (a typo, or a service
+this one does not depend on); ``url(path, prefix="/")`` reaches files outside this service's prefix.
+
 ``index.tmpl.html`` is served as ``index.html``; the output lives in memory only. Templates may
 ``{% include %}`` any file of the root. ``file("app.css", hash=True)`` of another template
 renders that one first; a cycle or a missing file is a start-up error naming the template
@@ -17,6 +20,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from betrue.server.ext import StartError
 from betrue.static.keys import Case, file_key, template_target
 from betrue.static.scan import SourceFile
 
@@ -26,7 +30,16 @@ ConfigLookup = Callable[[str, Any], Any]
 """``lookup(name, default)``: a config value by env variable or field name (what ``config()`` calls)."""
 
 
-class TemplateError(RuntimeError):
+_MISSING: Any = object()
+
+# The template functions of @be-true's StaticService, and what to write in betrue instead.
+_RENAMED = {
+    "urlFile": "file(path, hash=False) (the prefix plus a version suffix)",
+    "urlPage": "url(path) (the prefix joined with the path)",
+}
+
+
+class TemplateError(StartError, RuntimeError):
     """A template failed to render at start; the message names the template and line."""
 
 
@@ -77,7 +90,9 @@ class _Renderer:
             autoescape=jinja2.select_autoescape(("html", "htm", "xml", "svg"), default_for_string=False),
             keep_trailing_newline=True,
         )
-        self.env.globals.update(config=config, url=self.url, file=self.file)
+        self.lookup = config
+        self.env.globals.update(config=self.config, url=self.url, file=self.file)
+        self.env.globals.update({old: _renamed(old, new) for old, new in _RENAMED.items()})
 
     def _load(self, name: str) -> tuple[str, str, Callable[[], bool]]:
         source = self.sources.get(name.lstrip("/"))
@@ -89,9 +104,23 @@ class _Renderer:
             raise _Problem(f"{name} is not UTF-8 text") from error
         return text, source.relative, lambda: True
 
-    def url(self, path: str) -> str:
-        """The prefix joined with ``path`` (percent-encoded where needed)."""
-        return self.prefix + quote(path.lstrip("/"), safe="/:@!$&'()*+,;=-._~?#")
+    def config(self, name: str, default: Any = _MISSING) -> Any:
+        """A config value; without a default an unknown name is an error, not a silent ``None``."""
+        value = self.lookup(name, _MISSING)
+        if value is not _MISSING:
+            return value
+        if default is not _MISSING:
+            return default
+        raise _Problem(
+            f"config({name!r}): no such config value; use an env variable name (HTTP_PORT), service.field "
+            "(http.port) of a service this one depends on (add it to deps), or give a default: "
+            f"config({name!r}, None)"
+        )
+
+    def url(self, path: str, prefix: str | None = None) -> str:
+        """The prefix joined with ``path`` (percent-encoded where needed); ``prefix="/"`` for the site's root."""
+        base = self.prefix if prefix is None else prefix.rstrip("/") + "/"
+        return base + quote(path.lstrip("/"), safe="/:@!$&'()*+,;=-._~?#")
 
     def file(self, path: str, hash: bool = False) -> str:
         """``url(path)`` plus ``?v=`` the file's mtime (or the start of its content hash)."""
@@ -137,6 +166,13 @@ class _Renderer:
                 raise TemplateError(f"template {where}: {error}") from None
             out.append(Rendered(target, data, source.mtime, source.relative))
         return out
+
+
+def _renamed(old: str, new: str) -> Callable[..., str]:
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise _Problem(f"{old}() is @be-true's name; betrue's is {new}")
+
+    return refuse
 
 
 def render_templates(

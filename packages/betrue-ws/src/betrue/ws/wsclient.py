@@ -117,7 +117,12 @@ class WsClient:
             await self.ws.send_str(data)
 
     async def next_event(self, name: str | None = None, *, timeout: float | None = None) -> dict[str, Any]:
-        """The next push (of ``name``, skipping others); raises TimeoutError after ``timeout`` seconds."""
+        """The next push (of ``name``; pushes of other names are dropped while waiting).
+
+        Raises:
+            TimeoutError: no such push within ``timeout`` seconds (None: the client's ``timeout``), including
+                when the server closed the connection meanwhile (``close_code`` then says why).
+        """
         async with asyncio.timeout(timeout if timeout is not None else self.timeout):
             while True:
                 event = await self.events.get()

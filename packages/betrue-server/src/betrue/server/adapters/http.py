@@ -14,6 +14,7 @@ from betrue.server.adapters._http_call import make_call_handler
 from betrue.server.adapters._http_guard import DEFAULT_CSP, HostPolicy, guard_middleware, secure_headers
 from betrue.server.adapters._http_server import ListeningSite, envelope_response
 from betrue.server.adapters.base import Adapter
+from betrue.server.adapters.probes import add_probe_routes
 from betrue.server.context import trace_id_from
 from betrue.server.errors import MethodNotAllowed
 
@@ -149,6 +150,7 @@ class HttpAdapter(Adapter):
         )
         self.web.router.add_post(path, handler, name="betrue-call", expect_handler=expect)
         self.web.router.add_route("*", path, _method_not_allowed)
+        add_probe_routes(self.web, app)
         install_loop_exception_handler()
         # Application.stop has given the calls SHUTDOWN_TIMEOUT already and answered the overdue ones.
         self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=1.0)

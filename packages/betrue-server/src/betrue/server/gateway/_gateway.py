@@ -55,10 +55,17 @@ class Gateway:
         """Started from the words of ``GATEWAY_UPSTREAMS`` (``nats``): they declare upstreams as apps come and go."""
 
     def declare(
-        self, group: str, names: Sequence[str] | None, target: str | Transport, *, from_config: bool = False
+        self,
+        group: str,
+        names: Sequence[str] | None,
+        target: str | Transport,
+        *,
+        from_config: bool = False,
+        rename: Mapping[str, str] | None = None,
     ) -> Upstream:
         key = target if isinstance(target, str) else target.target
         upstream = self.upstreams.setdefault(key.rstrip("/"), Upstream(target, from_config=from_config))
+        upstream.renames.update(rename or {})
         upstream.groups.add(group)
         previous = upstream.names.get(group, set())
         upstream.names[group] = None if names is None or previous is None else {*previous, *names}
@@ -153,11 +160,13 @@ class Gateway:
         return True
 
     def _sync(self, upstream: Upstream, listed: list[dict[str, Any]]) -> None:
-        wanted = {description["code"] for description in listed}
+        wanted = {upstream.published(description["code"]) for description in listed}
         for description in listed:
             self._register(upstream, description)
             self.app.client.learn_idempotent(description["code"], description.get("idempotent") is True)
-        declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
+        declared = {
+            upstream.published(f"{group}/{name}") for group, names in upstream.names.items() for name in names or ()
+        }
         for code, key in list(self.owned.items()):
             if key == upstream.key and code not in wanted and code not in declared:
                 self.app.remove_command(code)
@@ -168,7 +177,7 @@ class Gateway:
             self.app.client.route_if_unrouted(group, self._transport(upstream))
 
     def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
-        code = description["code"]
+        code = upstream.published(description["code"])
         owner = self.owned.get(code)
         existing = self.app.commands.get(code)
         if existing is not None and owner is None:
@@ -177,7 +186,7 @@ class Gateway:
         if owner is not None and owner != upstream.key:
             logger.warning("{} is served by upstream {} already; {} is ignored for it", code, owner, upstream.key)
             return
-        command = proxy_command(description, upstream.target)
+        command = proxy_command(description, upstream.target, code=code)
         if existing is not None and existing.extra.get("upstream") == command.extra.get("upstream"):
             return  # the same description as last time: keep the running pipeline
         self.app.remove_command(code)
@@ -228,6 +237,7 @@ def proxy(
     commands: Sequence[str] | None = None,
     *,
     transport: str | Transport | None = None,
+    rename: Mapping[str, str] | None = None,
 ) -> Gateway:
     """What ``Application.proxy`` does: declare an upstream, adding the ``gateway`` service on first use."""
     gateway = app.gateway
@@ -242,5 +252,5 @@ def proxy(
         return gateway  # upstreams from GATEWAY_UPSTREAMS only
     if isinstance(transport, Transport) and group != "*":
         app.client.route(group, transport)
-    gateway.declare(group, commands, transport)
+    gateway.declare(group, commands, transport, rename=rename)
     return gateway

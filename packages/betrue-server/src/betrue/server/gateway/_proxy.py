@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["describe_upstream", "proxy_command"]
 
+_CODE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(/[A-Za-z_][A-Za-z0-9_\-]*)*$")
+
 
 def describe_upstream(result: Any) -> list[dict[str, Any]]:
     """The command descriptions of an ``_app/commands`` result; raises BadGateway when it has another shape.
@@ -33,12 +36,15 @@ def describe_upstream(result: Any) -> list[dict[str, Any]]:
     return [
         dict(item)
         for item in listed
-        if isinstance(item, Mapping) and isinstance(item.get("code"), str) and "/" in item["code"]
+        if isinstance(item, Mapping) and isinstance(item.get("code"), str) and _CODE.match(item["code"])
     ]
 
 
-def proxy_command(description: Mapping[str, Any], target: str | Transport) -> Command:
+def proxy_command(description: Mapping[str, Any], target: str | Transport, *, code: str | None = None) -> Command:
     """A command described by an upstream (``describe_command``'s shape), forwarded to ``target``.
+
+    ``code`` publishes it under another code than the upstream's (a rename); the upstream is still called
+    with its own.
 
     Its input is validated here too (bad requests stop at the gateway); ``idempotent`` lets the
     client retry it; unusable schemas are dropped with a warning (the upstream still validates).
@@ -48,7 +54,8 @@ def proxy_command(description: Mapping[str, Any], target: str | Transport) -> Co
         >>> command.code, command.input
         ('game/load', {'type': 'object'})
     """
-    code = str(description["code"])
+    upstream_code = str(description["code"])
+    code = code or upstream_code
     statuses = description.get("errors")
     errors = tuple(
         found for status in (statuses if isinstance(statuses, list) else ()) if (found := error_class(str(status)))
@@ -61,7 +68,7 @@ def proxy_command(description: Mapping[str, Any], target: str | Transport) -> Co
     key = target if isinstance(target, str) else target.target
     return Command(
         code=code,
-        handler=_forwarder(code, target),
+        handler=_forwarder(upstream_code, target),
         input=_usable(description.get("input"), code, "input"),
         output=_usable(description.get("output"), code, "output"),
         description=str(description.get("description") or ""),

@@ -113,6 +113,8 @@ class Upstream:
     names: dict[str, set[str] | None] = field(default_factory=dict)
     from_config: bool = False
     """Named by ``GATEWAY_UPSTREAMS``: forgotten at stop, read again at the next start."""
+    renames: dict[str, str] = field(default_factory=dict)
+    """Upstream code → the code this gateway publishes it under (``proxy(..., rename={"game/load": "load"})``)."""
     up: bool = False
     tried: bool = False
     known_groups: set[str] = field(default_factory=set)
@@ -125,6 +127,10 @@ class Upstream:
             return False
         listed = self.names.get(group, self.names.get("*"))
         return (group in self.groups or "*" in self.groups) and (listed is None or name in listed)
+
+    def published(self, code: str) -> str:
+        """The code this gateway serves the upstream's ``code`` under."""
+        return self.renames.get(code, code)
 
     @property
     def key(self) -> str:
