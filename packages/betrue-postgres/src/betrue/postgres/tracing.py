@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from loguru import logger
 from opentelemetry import trace
@@ -46,8 +46,9 @@ class QueryTracer:
         self.attributes: dict[str, str | int] = {"db.system": "postgresql", "db.system.name": "postgresql"}
         if parts.path.lstrip("/"):
             self.attributes["db.namespace"] = parts.path.lstrip("/")
-        if parts.hostname:
-            self.attributes["server.address"] = parts.hostname
+        host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]  # a Unix socket's folder
+        if host:
+            self.attributes["server.address"] = host
         with contextlib.suppress(ValueError):
             if parts.port:
                 self.attributes["server.port"] = parts.port
