@@ -65,3 +65,35 @@ def test_the_same_declaration_in_two_places_is_fine() -> None:
     declare_event(first, "shared.event", schema={"type": "string"})
     declare_event(second, "shared.event", schema={"type": "string"})
     assert len(declared_events(Application("x", groups=[first, second], http=False))) == 1
+
+
+def test_a_group_declaration_made_after_include_is_still_checked_when_docs_ask() -> None:
+    first, second = Group("a"), Group("b")
+    app = Application("late", groups=[first, second], http=False)
+    declare_event(first, "late.event", schema={"type": "string"})
+    declare_event(second, "late.event", schema={"type": "integer"})
+    with pytest.raises(ValueError, match="declared differently by group 'a' and group 'b'"):
+        declared_events(app)
+
+
+def test_declaring_twice_names_the_owner_that_has_it() -> None:
+    chat = Group("chat")
+    declare_event(chat, "chat.message")
+    with pytest.raises(ValueError, match="declared twice by group 'chat'"):
+        declare_event(chat, "chat.message")
+    app = Application("x", http=False)
+    declare_event(app, "app.ready")
+    with pytest.raises(ValueError, match="declared twice by the app"):
+        declare_event(app, "app.ready")
+
+
+def test_app_and_group_declarations_reach_the_asyncapi_document() -> None:
+    from betrue.server import asyncapi_document
+
+    chat = Group("chat")
+    declare_event(chat, "chat.message", schema={"type": "object"}, to=["room"])
+    app = Application("docs", groups=[chat], http=False)
+    declare_event(app, "app.ready", description="The app is serving")
+    messages = asyncapi_document(app)["components"]["messages"]
+    assert {"app.ready", "chat.message"} <= set(messages)
+    assert [d.name for d in declared_events(app)] == ["app.ready", "chat.message"]

@@ -181,6 +181,7 @@ class ServiceContainer:
             visit(name, [])
         self._order = order
         self._scopes = {}
+        self._by_class.clear()
         for name in order:  # dependencies come first, so their scope is already known
             spec = self.specs[name]
             scope = spec.scope

@@ -16,6 +16,9 @@ What each kind of backend implements and where it plugs in:
   service; it calls ``app.handle(code, params, meta, adapter=..., connection=...)``;
 * a push target: a ``Connection`` (what ``ctx.connection`` is; ``send`` pushes an event to it);
 * a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``).
+* a service that can say whether it takes work now (a pool, a connection): ``readiness()`` → ``Readiness``
+  (the ``ReportsReadiness`` protocol);
+* a ``betrue.cli`` subcommand that works on an app: ``load_app("module:app")``, as ``betrue run`` does.
 
 Backend packages import from ``betrue.config``, ``betrue.server`` and ``betrue.server.ext`` only; an
 import-linter contract in ``make lint`` holds them to it.
@@ -34,17 +37,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from betrue.server._pipeline import PIPELINE, PLUGGABLE
 from betrue.server.adapters.base import Adapter
 from betrue.server.cli import load_app
-from betrue.server.client._calls import Envelope
+from betrue.server.client._calls import Call, ClientMiddleware, Send
+from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
-from betrue.server.deadlines import deadline_from_meta
+from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
+from betrue.server.errors import error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.jobs import Job, JobQueue, JobsConfig
+from betrue.server.response import error_envelope, success_envelope
+from betrue.server.router import Router, StageFactory
+from betrue.server.types import Caller, CallPath, Connection, Envelope
 
 __all__ = [
+    "PIPELINE",
+    "PLUGGABLE",
+    "TIMEOUT_HEADER",
     "TRANSPORT_ENTRY_POINTS",
     "Adapter",
+    "Call",
+    "CallPath",
+    "Caller",
+    "ClientMiddleware",
+    "Connection",
     "Envelope",
     "Event",
     "EventBus",
@@ -54,12 +71,20 @@ __all__ = [
     "JobsConfig",
     "Readiness",
     "ReportsReadiness",
+    "Router",
+    "Send",
+    "StageFactory",
     "Subscription",
     "Transport",
+    "TransportFactory",
     "deadline_from_meta",
+    "error_envelope",
+    "error_for_code",
     "load_app",
     "matches",
     "name_matches",
+    "success_envelope",
+    "timeout_header",
 ]
 
 TRANSPORT_ENTRY_POINTS = "betrue.transports"

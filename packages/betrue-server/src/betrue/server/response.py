@@ -39,7 +39,7 @@ class Response:
         return self.error is None
 
     def envelope(self, trace_id: str | None = None) -> dict[str, Any]:
-        """The transport-neutral envelope of ARCHITECTURE.md §3 (``trace_id`` defaults to the Response's)."""
+        """The transport-neutral envelope, docs/protocol.md (``trace_id`` defaults to the Response's)."""
         if trace_id is None:
             trace_id = self.trace_id
         if self.error is not None:

@@ -15,6 +15,8 @@ from betrue.server.context import trace_id_from
 from betrue.server.errors import MethodNotAllowed
 
 if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
     from betrue.server.application import Application
 
 __all__ = ["HttpAdapter", "HttpConfig"]
@@ -60,7 +62,7 @@ class HttpAdapter(Adapter):
         >>> class Pages(Service):
         ...     name, deps = "pages", ("http",)
         ...     async def start(self):
-        ...         self.services["http"].web.router.add_get("/", self.index)
+        ...         self.services["http"].add_route("GET", "/", self.index)
         ...     async def index(self, request):
         ...         return web.Response(text="hello")
     """
@@ -89,6 +91,16 @@ class HttpAdapter(Adapter):
     async def start(self) -> HttpAdapter:
         self.web = web.Application(client_max_size=self.config.body_limit)
         return self
+
+    def add_route(self, method: str, path: str, handler: Handler, *, name: str | None = None) -> None:
+        """Serve ``handler`` (an aiohttp handler) at ``method path``; after ``start``, before ``serve``.
+
+        ``GET`` answers ``HEAD`` too, as aiohttp's ``add_get`` does.
+        """
+        if method.upper() == "GET":
+            self.web.router.add_get(path, handler, name=name)
+        else:
+            self.web.router.add_route(method, path, handler, name=name)
 
     async def serve(self, app: Application) -> None:
         """Add the command route, then listen on ``HTTP_HOST:HTTP_PORT``."""

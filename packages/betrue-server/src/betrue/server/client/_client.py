@@ -119,6 +119,14 @@ class Client:
         self.transports.setdefault(resolved.target, resolved)
         return resolved
 
+    def route_if_unrouted(self, group: str, transport: Transport) -> Transport:
+        """Serve ``group`` through ``transport`` unless a route (``ROUTES`` or ``route``) already serves it."""
+        return self.routes.setdefault(group, transport)
+
+    def learn_idempotent(self, code: str, idempotent: bool) -> None:
+        """Record whether ``code`` may be repeated (what a gateway reads from an upstream's ``_app/commands``)."""
+        self.idempotency.known[code] = idempotent
+
     def policy(self, group: str, **changes: Any) -> Policy:
         """Change how calls to ``group`` are protected: ``client.policy("game", retries=0, bulkhead=10)``.
 

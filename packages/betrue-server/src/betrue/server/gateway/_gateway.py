@@ -132,7 +132,7 @@ class Gateway:
         wanted = {description["code"] for description in listed}
         for description in listed:
             self._register(upstream, description)
-            self.app.client.idempotency.known[description["code"]] = description.get("idempotent") is True
+            self.app.client.learn_idempotent(description["code"], description.get("idempotent") is True)
         declared = {f"{group}/{name}" for group, names in upstream.names.items() for name in names or ()}
         for code, key in list(self.owned.items()):
             if key == upstream.key and code not in wanted and code not in declared:
@@ -141,7 +141,7 @@ class Gateway:
         for group in upstream.known_groups & upstream.groups | (
             upstream.known_groups if "*" in upstream.groups else set()
         ):
-            self.app.client.routes.setdefault(group, self._transport(upstream))
+            self.app.client.route_if_unrouted(group, self._transport(upstream))
 
     def _register(self, upstream: Upstream, description: Mapping[str, Any]) -> None:
         code = description["code"]

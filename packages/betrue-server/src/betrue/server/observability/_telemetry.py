@@ -174,7 +174,7 @@ class Telemetry:
             charset = params.partition("charset=")[2].strip() or "utf-8"
             return web.Response(body=body, content_type=media_type.strip(), charset=charset)
 
-        self._http.web.router.add_get(self.config.metrics_path, prometheus)
+        self._http.add_route("GET", self.config.metrics_path, prometheus)
         logger.bind(app=self.app.name).info("Prometheus metrics at {}", self.config.metrics_path)
 
     async def stop(self) -> None:

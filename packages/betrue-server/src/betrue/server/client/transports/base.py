@@ -10,7 +10,7 @@ __all__ = ["Transport"]
 
 
 class Transport(ABC):
-    """Carries one call to whoever serves the command and returns its envelope (ARCHITECTURE.md §3).
+    """Carries one call to whoever serves the command and returns its envelope (see docs/protocol.md).
 
     Implementations raise ``BetrueError`` subclasses for transport failures: ``ServiceUnavailable``
     (503) when the target cannot be reached, ``BadGateway`` (502) when the connection breaks or the
