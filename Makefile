@@ -28,13 +28,16 @@ sync: .venv/.synced
 uv.lock: pyproject.toml $(wildcard packages/*/pyproject.toml) | $(UV)
 	$(UV) lock --python $(PYTHON)
 
+# An embedded PostgreSQL (started by services.py where none answers) listens on a Unix socket: its DSN is in a file.
+TEST_PG := BETRUE_TEST_PG_DSN="$${BETRUE_TEST_PG_DSN:-$$(cat .tools/services/postgres.dsn 2>/dev/null)}"
+
 test: sync
 	$(RUN) python tools/services.py ensure
-	$(RUN) pytest -m "not slow and not soak" $(PYTEST_ARGS)
+	$(TEST_PG) $(RUN) pytest -m "not slow and not soak" $(PYTEST_ARGS)
 
 test-slow: sync
 	$(RUN) python tools/services.py ensure
-	$(RUN) pytest -m "slow or soak" $(PYTEST_ARGS)
+	$(TEST_PG) $(RUN) pytest -m "slow or soak" $(PYTEST_ARGS)
 
 # The reliability suite, short and long tiers together, then its table (docs/reliability.md keeps the latest).
 RELIABILITY_REPORT := $(CURDIR)/.tools/reliability.json

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".tools" / "services"
 NATS_DEFAULT = "nats://127.0.0.1:4222"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+PG_DSN_FILE = STATE / "postgres.dsn"
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:
@@ -64,17 +65,23 @@ def ensure_nats() -> str:
 
 
 def ensure_postgres() -> str:
+    """The test PostgreSQL; an embedded one listens on a Unix socket only, so its DSN goes to PG_DSN_FILE,
+    which ``make test`` passes on as BETRUE_TEST_PG_DSN."""
     dsn = os.environ.get("BETRUE_TEST_PG_DSN", PG_DEFAULT)
-    if answers(dsn):
+    PG_DSN_FILE.unlink(missing_ok=True)
+    if "BETRUE_TEST_PG_DSN" in os.environ or answers(dsn):  # a server named explicitly is trusted as it is
         return f"postgres: {dsn} (running)"
     try:
         import pgserver
     except ImportError:
         return "postgres: not running and pgserver is not installed (needs Python <= 3.12)"
+    STATE.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(  # type: ignore[attr-defined]
         str(STATE / "pgdata"), cleanup_mode=None
     )
-    return f"postgres: {server.get_uri()} (started, embedded)"
+    uri = str(server.get_uri())
+    PG_DSN_FILE.write_text(uri)
+    return f"postgres: {uri} (started, embedded; BETRUE_TEST_PG_DSN from {PG_DSN_FILE.relative_to(ROOT)})"
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from betrue.postgres import Database, DatabaseConfig
-from betrue.postgres.testing import test_dsn, with_database
+from betrue.postgres.testing import database_name, test_dsn, with_database
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ async def create_database(server: str, prefix: str = "betrue_pg") -> str:
 
 
 async def drop_database(server: str, dsn: str) -> None:
-    name = dsn.rsplit("/", 1)[1]
+    name = database_name(dsn)
     connection = await asyncpg.connect(server)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -159,3 +159,19 @@ async def test_eight_processes_migrating_at_once_apply_each_file_exactly_once(tm
         await connection.close()
     assert recorded == 10
     assert rows == [1] * 10
+
+
+async def test_a_migration_longer_than_the_statement_timeout_still_runs_at_start(tmp_path: Path, dsn: str) -> None:
+    from betrue.postgres import Database, DatabaseConfig
+    from betrue.server import GatewayTimeout
+
+    write(tmp_path, "0001_slow.sql", "SELECT pg_sleep(0.6); CREATE TABLE slow (id int);")
+    config = {"url": dsn, "statement_timeout": 0.2, "migrate": "auto", "migrations": str(tmp_path)}
+    db = Database(DatabaseConfig.from_dict(config))
+    await db.start()
+    try:
+        assert await db.fetchval("SELECT to_regclass('slow') IS NOT NULL") is True
+        with pytest.raises(GatewayTimeout):
+            await db.execute("SELECT pg_sleep(0.6)")  # calls still have the timeout
+    finally:
+        await db.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 
 from betrue.postgres import Migrations
-from betrue.postgres.testing import TestDatabases, with_database
+from betrue.postgres.testing import TestDatabases, database_name, with_database
 
 
 async def test_clones_are_migrated_independent_and_dropped(tmp_path: Path, server_dsn: str) -> None:
@@ -36,4 +36,4 @@ async def test_clones_are_migrated_independent_and_dropped(tmp_path: Path, serve
     finally:
         await admin.close()
     made = {first, second, kept, with_database(server_dsn, databases.template)}
-    assert not {dsn.rsplit("/", 1)[1] for dsn in made} & names
+    assert not {database_name(dsn) for dsn in made} & names

@@ -52,6 +52,9 @@ async def _open_as(browser: Any, url: str, name: str, problems: list[str]) -> An
     await page.get_by_test_id("register-submit").click()
     await expect(page.get_by_test_id("room-title")).to_have_text("#general")
     await expect(page.get_by_test_id("me")).to_have_text(name)
+    # the login dialog closes once the room is joined and its history loaded: until then it is modal and the
+    # page behind it does not take input (a race that a slower store, or a loaded machine, makes visible)
+    await expect(page.get_by_test_id("login")).to_be_hidden()
     return page
 
 

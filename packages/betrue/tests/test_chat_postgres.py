@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -76,3 +77,22 @@ async def test_memory_store_app_needs_no_database(monkeypatch: pytest.MonkeyPatc
         assert session["user"] == "ann"
         with pytest.raises(NotFound):
             await chat.service("attachments").owned("0" * 32, "ann")
+
+
+async def test_history_with_an_id_beyond_bigint_is_a_400_not_a_500(
+    monkeypatch: pytest.MonkeyPatch, chat_database: str
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from examples.chat.app import create_app
+
+    environ = {"LOG_LEVEL": "WARNING", "CHAT_ARGON2_MEMORY": "1024", "CHAT_ARGON2_TIME": "1"}
+    app = create_app(environ={**environ, "DATABASE_URL": chat_database}, env_file=None)
+    async with TestApp(app, http=True) as chat:
+        session = await chat.post("user/register", {"name": "ann", "password": "long enough"})
+        headers = {"Authorization": f"Bearer {session.envelope['result']['token']}"}
+        for before in (2**63, -(2**63) - 1, 10**30):
+            body = json.dumps({"room": "general", "before": before}).encode()  # past what orjson can even write
+            reply = await chat.post("chat/history", data=body, headers=headers)
+            assert reply.status == 400, reply.envelope
+        fine = await chat.post("chat/history", {"room": "general", "before": 2**63 - 1}, headers=headers)
+        assert (fine.status, fine.envelope["result"]["messages"]) == (200, [])

@@ -144,65 +144,59 @@ class Database(Service):
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         """Every row of ``query`` (``$1``, ``$2`` … placeholders)."""
-        try:
-            with self._tracer.query(query):
-                async with self._acquired() as connection:
-                    rows: list[Record] = await connection.fetch(query, *args)
-        except Exception as error:
-            self._reraise(error)
-        self._lost_at = None
+        rows: list[Record] = await self._call("fetch", query, args)
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
         """The first row of ``query``, or None."""
-        try:
-            with self._tracer.query(query):
-                async with self._acquired() as connection:
-                    row: Record | None = await connection.fetchrow(query, *args)
-        except Exception as error:
-            self._reraise(error)
-        self._lost_at = None
+        row: Record | None = await self._call("fetchrow", query, args)
         return row
 
     async def fetchval(self, query: str, *args: Any, column: int = 0) -> Any:
         """One value of the first row of ``query``, or None."""
-        try:
-            with self._tracer.query(query):
-                async with self._acquired() as connection:
-                    value = await connection.fetchval(query, *args, column=column)
-        except Exception as error:
-            self._reraise(error)
-        self._lost_at = None
-        return value
+        return await self._call("fetchval", query, args, column=column)
 
     async def execute(self, query: str, *args: Any) -> str:
         """Run a statement; returns its status (``INSERT 0 1``). Without args, several statements may run."""
-        try:
-            with self._tracer.query(query):
-                async with self._acquired() as connection:
-                    status: str = await connection.execute(query, *args)
-        except Exception as error:
-            self._reraise(error)
-        self._lost_at = None
+        status: str = await self._call("execute", query, args)
         return status
 
     async def executemany(self, query: str, args: Sequence[Sequence[Any]]) -> None:
         """Run a statement once per argument tuple, in one transaction."""
+        await self._call("executemany", query, (args,))
+
+    async def _call(self, method: str, query: str, args: tuple[Any, ...], **options: Any) -> Any:
+        """One statement on a pooled connection: traced, timed, its errors mapped (the hot path: no helpers)."""
+        pool = self.pool
+        tracer = self._tracer
+        span = tracer.begin(query)
+        started = time.perf_counter()
         try:
-            with self._tracer.query(query):
-                async with self._acquired() as connection:
-                    await connection.executemany(query, args)
+            connection = await self._take(pool)
+            try:
+                result = await getattr(connection, method)(query, *args, **options)
+            finally:
+                await pool.release(connection)
         except Exception as error:
+            tracer.end(span, query, time.perf_counter() - started, error)
             self._reraise(error)
+        tracer.end(span, query, time.perf_counter() - started)
         self._lost_at = None
+        return result
+
+    async def _take(self, pool: asyncpg.Pool[Record]) -> Connection:
+        # asyncio.timeout rather than acquire(timeout=...): that one wraps every acquire in wait_for, a new task
+        try:
+            async with asyncio.timeout(self.config.acquire_timeout):
+                connection: Connection = await pool.acquire()
+        except TimeoutError:
+            raise self._exhausted() from None
+        return connection
 
     @asynccontextmanager
     async def _acquired(self) -> AsyncIterator[Connection]:
         pool = self.pool
-        try:
-            connection = await pool.acquire(timeout=self.config.acquire_timeout)
-        except TimeoutError:
-            raise self._exhausted() from None
+        connection = await self._take(pool)
         try:
             yield connection
         finally:
@@ -231,11 +225,8 @@ class Database(Service):
 
     async def acquire(self) -> Connection:
         """A pooled connection, traced until ``release(connection)``; 503 when none is free in time."""
-        pool = self.pool
         try:
-            connection = await pool.acquire(timeout=self.config.acquire_timeout)
-        except TimeoutError:
-            raise self._exhausted() from None
+            connection = await self._take(self.pool)
         except Exception as error:
             self._reraise(error)
         connection.add_query_logger(self._tracer.logged)

@@ -33,6 +33,7 @@ _BY_STATE: dict[str, tuple[type[BetrueError], str]] = {
     "23P01": (Conflict, "The row conflicts with an existing one"),
     "23502": (ValidationError, "A required value is missing"),
     "23514": (ValidationError, "A value breaks a check rule"),
+    "22000": (ValidationError, "A value does not fit its type (an argument out of range or of the wrong kind)"),
     "22001": (ValidationError, "A value is too long"),
     "22003": (ValidationError, "A number is out of range"),
     "22P02": (ValidationError, "A value has the wrong format"),

@@ -212,6 +212,9 @@ class Migrations:
             raise MigrationError(f"migrations of {self.namespace!r}: " + "; ".join(problems))
 
     async def _lock(self, connection: Connection | asyncpg.Connection[asyncpg.Record]) -> None:
+        # A migration may run long, and so may the wait for another instance's: the pool's statement
+        # timeout (DB_STATEMENT_TIMEOUT) is for calls, not for these; SET LOCAL ends with the transaction.
+        await connection.execute("SET LOCAL statement_timeout = 0")
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await connection.execute(_CREATE_HISTORY)
 

@@ -33,7 +33,7 @@ import asyncpg
 
 from betrue.postgres.migrations import Migrations
 
-__all__ = ["DEFAULT_TEST_DSN", "TestDatabases", "test_dsn", "with_database"]
+__all__ = ["DEFAULT_TEST_DSN", "TestDatabases", "database_name", "test_dsn", "with_database"]
 
 DEFAULT_TEST_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -55,6 +55,16 @@ def with_database(dsn: str, database: str) -> str:
     """
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def database_name(dsn: str) -> str:
+    """The database a DSN names (a Unix-socket DSN keeps the socket folder in its query).
+
+    Example:
+        >>> database_name("postgresql://postgres:@/shop?host=/tmp/pg")
+        'shop'
+    """
+    return urlsplit(dsn).path.lstrip("/")
 
 
 class TestDatabases:
@@ -103,7 +113,7 @@ class TestDatabases:
 
     async def drop(self, dsn: str) -> None:
         """Drop a database made by ``create()``."""
-        name = urlsplit(dsn).path.lstrip("/")
+        name = database_name(dsn)
         await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._made.discard(name)
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from loguru import logger
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace import NoOpTracer, ProxyTracer, Span, SpanKind, StatusCode, Tracer
 
 __all__ = ["QueryTracer"]
 
@@ -28,6 +28,21 @@ _SCOPE = "betrue.postgres"
 def _operation(statement: str) -> str:
     words = statement.lstrip(" \t\r\n(").split(None, 1)
     return words[0].upper() if words else "QUERY"
+
+
+def _mark_failed(span: Span, error: BaseException) -> None:
+    state = getattr(error, "sqlstate", None)
+    span.set_attribute("error.type", state or type(error).__qualname__)
+    if state:
+        span.set_attribute("db.response.status_code", state)
+    span.set_status(StatusCode.ERROR, type(error).__qualname__)
+
+
+def _is_noop(tracer: Tracer) -> bool:
+    """True when ``tracer``'s spans are no-ops now: no SDK, no global provider installed (yet)."""
+    if isinstance(tracer, ProxyTracer):
+        tracer = getattr(tracer, "_tracer", tracer)  # the real tracer once a global provider is set
+    return isinstance(tracer, NoOpTracer)
 
 
 class QueryTracer:
@@ -41,42 +56,52 @@ class QueryTracer:
 
     def __init__(self, tracer: Tracer | None, dsn: str | None, *, slow: float) -> None:
         self.tracer = tracer if tracer is not None else trace.get_tracer(_SCOPE)
+        self.noop = _is_noop(self.tracer)
+        """Decided once, as the app's own stages are: spans cost nothing at all without an SDK."""
         self.slow = slow
         parts = urlsplit(dsn or "")
         self.attributes: dict[str, str | int] = {"db.system": "postgresql", "db.system.name": "postgresql"}
         if parts.path.lstrip("/"):
             self.attributes["db.namespace"] = parts.path.lstrip("/")
-        if parts.hostname:
-            self.attributes["server.address"] = parts.hostname
+        host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]  # a Unix socket's folder
+        if host:
+            self.attributes["server.address"] = host
         with contextlib.suppress(ValueError):
             if parts.port:
                 self.attributes["server.port"] = parts.port
 
-    @contextmanager
-    def query(self, statement: str) -> Iterator[None]:
-        """Span and timing around one statement; an exception marks the span as an error and goes on."""
+    def begin(self, statement: str) -> Span | None:
+        """The span of one statement, started; None when spans are no-ops (no SDK when the service started)."""
+        if self.noop:
+            return None
         operation = _operation(statement)
         span = self.tracer.start_span(operation, kind=SpanKind.CLIENT)
         if span.is_recording():
             span.set_attributes(self.attributes)
             span.set_attribute("db.operation.name", operation)
             span.set_attribute("db.query.text", statement)
+        return span
+
+    def end(self, span: Span | None, statement: str, elapsed: float, error: BaseException | None = None) -> None:
+        """End what ``begin`` started (marking an error), and log the statement when it was slow."""
+        if span is not None:
+            if error is not None and span.is_recording():
+                _mark_failed(span, error)
+            span.end()
+        if elapsed >= self.slow > 0:
+            self._log_slow(statement, elapsed)
+
+    @contextmanager
+    def query(self, statement: str) -> Iterator[None]:
+        """``begin`` and ``end`` around a block; an exception marks the span as an error and goes on."""
+        span = self.begin(statement)
         started = time.perf_counter()
         try:
             yield
         except BaseException as error:
-            if span.is_recording():
-                state = getattr(error, "sqlstate", None)
-                span.set_attribute("error.type", state or type(error).__qualname__)
-                if state:
-                    span.set_attribute("db.response.status_code", state)
-                span.set_status(StatusCode.ERROR, type(error).__qualname__)
+            self.end(span, statement, time.perf_counter() - started, error)
             raise
-        finally:
-            elapsed = time.perf_counter() - started
-            span.end()
-            if elapsed >= self.slow > 0:
-                self._log_slow(statement, elapsed)
+        self.end(span, statement, time.perf_counter() - started)
 
     def logged(self, record: Any) -> None:
         """asyncpg's query-logger callback (a ``LoggedQuery``): the span and the slow-query line, after the fact.
@@ -85,6 +110,10 @@ class QueryTracer:
         that task's current span (the command's).
         """
         statement: str = record.query
+        if record.elapsed >= self.slow > 0:
+            self._log_slow(statement, record.elapsed)
+        if self.noop:
+            return
         ended = time.time_ns()
         operation = _operation(statement)
         span = self.tracer.start_span(
@@ -94,16 +123,9 @@ class QueryTracer:
             span.set_attributes(self.attributes)
             span.set_attribute("db.operation.name", operation)
             span.set_attribute("db.query.text", statement)
-            error = record.exception
-            if error is not None:
-                state = getattr(error, "sqlstate", None)
-                span.set_attribute("error.type", state or type(error).__qualname__)
-                if state:
-                    span.set_attribute("db.response.status_code", state)
-                span.set_status(StatusCode.ERROR, type(error).__qualname__)
+            if record.exception is not None:
+                _mark_failed(span, record.exception)
         span.end(end_time=ended)
-        if record.elapsed >= self.slow > 0:
-            self._log_slow(statement, record.elapsed)
 
     @staticmethod
     def _log_slow(statement: str, elapsed: float) -> None:

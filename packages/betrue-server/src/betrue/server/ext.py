@@ -15,12 +15,15 @@ What each kind of backend implements and where it plugs in:
 * an adapter (the serving side): ``Adapter`` (``serve``, ``close_listeners``, ``close``), added as a
   service; it calls ``app.handle(code, params, meta, adapter=..., connection=...)``;
 * a push target: a ``Connection`` (what ``ctx.connection`` is; ``send`` pushes an event to it);
-* a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``).
+* a pipeline stage: ``app.add_stage(slot, factory)``, ``slot`` one of ``PLUGGABLE`` (order: ``PIPELINE``);
 * a gateway upstream source (``GATEWAY_UPSTREAMS=<name>``): an ``UpstreamSource`` factory ``(Gateway) -> source``
   registered under the entry-point group ``UPSTREAM_SOURCE_ENTRY_POINTS``; it calls ``gateway.declare``,
   ``gateway.discover`` and ``gateway.mark_down`` as upstreams come and go;
 * AsyncAPI: a started service with ``extend_asyncapi(document, events)`` (``ExtendsAsyncApi``) adds servers
-  and channels to the document.
+  and channels to the document;
+* a service that can say whether it takes work now (a pool, a connection): ``readiness()`` → ``Readiness``
+  (the ``ReportsReadiness`` protocol);
+* a ``betrue.cli`` subcommand that works on an app: ``load_app("module:app")``, as ``betrue run`` does.
 
 Backend packages import from ``betrue.config``, ``betrue.server`` and ``betrue.server.ext`` only; an
 import-linter contract in ``make lint`` holds them to it.
