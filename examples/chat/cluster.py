@@ -41,6 +41,7 @@ from examples.chat.commands import CONNECTION_HEADER, GATEWAY_HEADER, chat, user
 from examples.chat.page import ChatPage
 from examples.chat.postgres import MIGRATIONS, PostgresAccounts, PostgresAttachments, PostgresChatStore
 from examples.chat.presence import PostgresPresence
+from examples.chat.quotas import Quotas
 
 __all__ = ["GatewayHeartbeat", "create_gateway", "create_service", "create_worker"]
 
@@ -68,6 +69,7 @@ def _storage(application: Application) -> None:
     application.add_service(Database, config={"migrations": str(MIGRATIONS), "namespace": "chat", "migrate": "auto"})
     application.add_service(PostgresAccounts)
     application.add_service(PostgresAttachments)
+    application.add_service(Quotas)  # per process: in a cluster each instance counts what it serves
 
 
 def create_service(

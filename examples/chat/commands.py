@@ -192,7 +192,7 @@ SEND = {
 async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Post a message (text, an image uploaded with chat/upload, or both) to a room you joined.
 
-    Over HTTP the room must exist (rooms are created by joining them over WebSocket).
+    Over HTTP one of your WebSocket connections must be in the room (rooms are created by joining them).
     """
     name, room = current_user(ctx), params["room"]
     # The join rule on every transport: over WebSocket this connection joined the room; over HTTP
@@ -208,6 +208,8 @@ async def send(params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         attachment = await (await ctx.service("attachments")).owned(params["attachment"], name)
     if not text and attachment is None:
         raise ValidationError("Empty message", details={"field": "text"})
+    quotas: Quotas = await ctx.service("quotas")
+    quotas.message(name)
     store: ChatStore = await ctx.service("chat_store")
     message = await store.add_message(room, name, text, attachment=attachment, key=params.get("key"))
     # pushed again on a repeated key too: the first try may have died before its push (pages dedupe by id)

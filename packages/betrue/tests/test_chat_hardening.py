@@ -24,7 +24,9 @@ def chat(**env: str) -> Application:
     from examples.chat.app import create_app
 
     environ = {"HTTP_PORT": "0", "LOG_LEVEL": "WARNING", **FAST_HASHES, **env}
-    return create_app(environ=environ, env_file=None)
+    # Quotas and limits live in the commands, whatever the store: the in-memory one keeps each test's data its
+    # own (and its upload folder in sight); test_chat_app runs the commands on PostgreSQL.
+    return create_app(environ=environ, env_file=None, store="memory")
 
 
 @pytest.fixture
@@ -41,6 +43,12 @@ async def register(session: aiohttp.ClientSession, url: str, name: str) -> dict[
     async with session.post(f"{url}/api/user/register", json={"name": name, "password": PASSWORD}) as reply:
         token = (await reply.json())["result"]["token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+async def ws_login(client: WsClient, name: str) -> dict[str, str]:
+    """Register ``name`` over WebSocket (the connection is logged in); the bearer header for HTTP calls."""
+    session = await client.call("user/register", {"name": name, "password": PASSWORD})
+    return {"Authorization": f"Bearer {session['token']}"}
 
 
 async def call(
@@ -97,16 +105,23 @@ async def test_uploads_past_the_byte_quota_are_429_with_retry_after_and_not_kept
 
 async def test_messages_past_the_quota_are_429_with_a_retry_after_header(served: tuple[Application, str]) -> None:
     _, url = served
-    async with aiohttp.ClientSession() as session:
-        auth = await register(session, url, "dan")
+    async with (
+        aiohttp.ClientSession() as session,
+        WsClient(url.replace("http", "ws") + "/ws") as dan,
+        WsClient(url.replace("http", "ws") + "/ws") as eve,
+    ):
         codes = []
+        # the join rule holds over HTTP too: the user's WebSocket connection is in the room
+        auth = await ws_login(dan, "dan")
+        await dan.call("chat/join", {"room": "general"})
         for n in range(7):
             status, envelope, headers = await call(session, url, "chat/send", {"room": "general", "text": f"{n}"}, auth)
             codes.append(status)
         assert codes == [200] * 5 + [429, 429]
         assert int(headers["Retry-After"]) >= 1
         assert envelope["error"]["details"]["retryAfter"] >= 1
-        other = await register(session, url, "eve")  # someone else's quota is their own
+        other = await ws_login(eve, "eve")
+        await eve.call("chat/join", {"room": "general"})  # someone else's quota is their own
         assert (await call(session, url, "chat/send", {"room": "general", "text": "hi"}, other))[0] == 200
 
 
@@ -117,7 +132,7 @@ async def test_over_http_send_cannot_create_rooms_and_needs_text_or_an_attachmen
     async with aiohttp.ClientSession() as session:
         auth = await register(session, url, "fay")
         status, envelope, _ = await call(session, url, "chat/send", {"room": "brand-new", "text": "x"}, auth)
-        assert (status, envelope["error"]["details"]) == (404, {"room": "brand-new"})
+        assert (status, envelope["error"]["details"]) == (403, {"room": "brand-new", "reason": "not_joined"})
         assert (await call(session, url, "chat/rooms", {}, auth))[1]["result"]["rooms"][-1]["name"] != "brand-new"
         assert (await call(session, url, "chat/send", {"room": "general"}, auth))[0] == 400
         assert (await call(session, url, "chat/send", {"room": "general", "text": "  "}, auth))[0] == 400
