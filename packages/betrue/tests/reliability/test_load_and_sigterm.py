@@ -136,7 +136,8 @@ async def run(database: str, http_clients: int, ws_clients: int, load_seconds: f
     assert code == 0
     assert took < SHUTDOWN + 5  # the grace, once, plus the process's own exit
     assert outcome.unanswered == 0
-    assert set(outcome.statuses) <= {200, 429, 503}, sorted(set(outcome.statuses))
+    # 403: an HTTP send before any of ann's WebSocket connections joined the room (the join rule)
+    assert set(outcome.statuses) <= {200, 403, 429, 503}, sorted(set(outcome.statuses))
     assert outcome.statuses.count(200) > http_clients
 
 
