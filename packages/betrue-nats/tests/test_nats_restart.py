@@ -86,7 +86,10 @@ async def test_restart_during_load_reconnects_fails_fast_and_runs_no_call_past_i
     refused = [took for code, took in answers if code == 503]
     # At once, not at the 0.5 s deadline (the median: a loaded machine may delay a few answers).
     assert statistics.median(refused) < 0.1, "a call while disconnected fails at once"
-    ghosts = [n for n, at in started.items() if n in deadlines and at > deadlines[n]]
+    # A ghost is a call run after its caller gave up: the ones nats-py would send after reconnecting come
+    # seconds late. 50 ms of slack: a call admitted just before its deadline on a loaded machine may reach
+    # its handler's first line a few milliseconds later.
+    ghosts = [n for n, at in started.items() if n in deadlines and at > deadlines[n] + 0.05]
     assert ghosts == [], f"{len(ghosts)} calls ran after their caller's deadline"
 
 
