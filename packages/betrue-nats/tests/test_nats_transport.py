@@ -17,11 +17,14 @@ from betrue.server import (
     Forbidden,
     GatewayTimeout,
     Group,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationError,
 )
 
@@ -61,8 +64,30 @@ async def test_routes_with_a_nats_target_need_nothing_but_the_installed_package(
     assert type(caller.client.transport_for("svc/add")).__name__ == "NatsTransport"
 
 
+class RoomFull(Conflict):
+    """An application's own error class: the caller knows it by its status."""
+
+    status = "RoomFull"
+
+
 @pytest.mark.parametrize(
-    "error", [ValidationError, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests, ServiceUnavailable]
+    "error",
+    [
+        ValidationError,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        RequestTimeout,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        BadGateway,
+        ServiceUnavailable,
+        GatewayTimeout,
+        RoomFull,
+    ],
 )
 async def test_every_error_class_crosses_intact(
     make_app: AppFactory, shared_nats: str, prefix: str, error: type[BetrueError]
