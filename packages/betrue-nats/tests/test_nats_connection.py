@@ -103,3 +103,12 @@ async def test_past_max_inflight_calls_get_503_at_once(make_app: AppFactory, sha
 
 def test_a_group_of_nothing_still_serves_builtins() -> None:
     assert Group("x").commands == []
+
+
+def test_server_urls_get_a_scheme_and_bad_ones_are_config_errors() -> None:
+    from betrue.nats import NatsConfig
+
+    config = NatsConfig.load(environ={"NATS_URL": "127.0.0.1:4222, tls://n2:4222"}, env_file=())
+    assert config.url == ["nats://127.0.0.1:4222", "tls://n2:4222"]
+    with pytest.raises(ConfigError, match="NATS_URL"):
+        NatsConfig.load(environ={"NATS_URL": "http://127.0.0.1:4222"}, env_file=())
