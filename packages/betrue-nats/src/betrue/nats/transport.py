@@ -81,10 +81,13 @@ class NatsTransport(Transport):
     enforces_deadline = True
 
     def __init__(self, target: str, *, connection: NatsConnection | None = None) -> None:
+        """``connection``: a started connection to share (not closed by ``close()``); None: one of its own."""
         self.target = target.rstrip("/")
         self.parsed = parse_target(self.target)
         self._connection = connection
         self._owned = connection is None
+        if connection is not None:  # shared (a gateway's discovery): still fail our calls in flight at once
+            connection.on_disconnect.append(self._fail_in_flight)
         self._lock = asyncio.Lock()
         self._subjects: dict[str, str] = {}
 
