@@ -144,7 +144,11 @@ class NatsTransport(Transport):
             raise GatewayTimeout(f"{code} did not answer in time", details=self._why("timeout", code)) from None
         except nats.errors.ConnectionReconnectingError:
             raise BadGateway(f"NATS connection lost during {code}", details=self._why("broken", code)) from None
-        except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError) as error:
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionDrainingError,
+            nats.errors.OutboundBufferLimitError,
+        ) as error:
             message = f"NATS cannot send {code}: {type(error).__name__}"
             raise ServiceUnavailable(message, details=self._why("disconnected", code)) from None
         except nats.errors.MaxPayloadError:
