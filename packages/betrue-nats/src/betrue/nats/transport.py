@@ -160,8 +160,9 @@ class NatsTransport(Transport):
     async def _connect(self, code: str) -> NatsConnection:
         async with self._lock:
             if self._connection is None:
-                config = NatsConfig.from_dict(
-                    {"url": self.parsed.servers, "prefix": self.parsed.prefix, "start_timeout": _CONNECT_TIMEOUT}
+                # Credentials, token and TLS as the process's NATS_* variables say; servers from the target.
+                config = NatsConfig.load(env_file=()).model_copy(
+                    update={"url": self.parsed.servers, "prefix": self.parsed.prefix, "start_timeout": _CONNECT_TIMEOUT}
                 )
                 connection = NatsConnection(config)
                 try:
