@@ -132,7 +132,7 @@ async def test_a_nats_target_authenticates_as_the_nats_variables_say(
         try:
             monkeypatch.delenv("NATS_TOKEN", raising=False)
             anonymous = NatsTransport(f"{server.url}/svc?prefix=auth")
-            with pytest.raises(ServiceUnavailable, match="connect|Authorization"):
+            with pytest.raises(ServiceUnavailable, match=r"connect|Authorization"):
                 await anonymous.call("svc/x", {}, {}, time.time() + 3)
             await anonymous.close()
             monkeypatch.setenv("NATS_TOKEN", "s3cret-token")
