@@ -211,3 +211,25 @@ def test_every_module_imports_on_its_own_in_a_fresh_interpreter_without_warnings
     code = "import importlib\n" + "".join(f"importlib.import_module({module!r})\n" for module in modules)
     done = _fresh(code)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_file_the_data_paths_name_exists() -> None:
+    section = ARCHITECTURE.split("## Data paths", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`((?:betrue/\w+/)?[\w/]+\.py)`", section))
+    assert len(named) > 10
+    packages = ROOT / "packages"
+    missing = []
+    for name in sorted(named):
+        if name.startswith("betrue/ws/"):
+            found = (packages / "betrue-ws" / "src" / name).exists()
+        else:
+            found = (SOURCE / name).exists()
+        if not found:
+            missing.append(name)
+    assert missing == []
+
+
+def test_the_server_page_points_at_the_one_pipeline_list() -> None:
+    server_page = (ROOT / "docs" / "server.md").read_text()
+    assert "`PIPELINE` in `betrue/server/_pipeline.py`" in server_page
+    assert "stage_factories" not in server_page
