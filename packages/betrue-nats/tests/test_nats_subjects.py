@@ -65,3 +65,13 @@ def test_the_responder_takes_the_earlier_deadline() -> None:
 def test_meta_names_are_lower_case() -> None:
     assert meta_from_headers({"X-Trace-Id": "t", "traceparent": "00-…"}) == {"x-trace-id": "t", "traceparent": "00-…"}
     assert meta_from_headers(None) == {}
+
+
+def test_the_subject_table_stays_bounded() -> None:
+    from betrue.nats.stats import MAX_SUBJECTS, OTHER, SubjectTable
+
+    table = SubjectTable()
+    for n in range(MAX_SUBJECTS + 10):
+        table.add(f"p.cmd.app.random{n}", 0.001, 404)
+    assert len(table.subjects) == MAX_SUBJECTS + 1
+    assert table.subjects[OTHER].calls == 10
