@@ -64,10 +64,10 @@ async def test_routes_with_a_nats_target_need_nothing_but_the_installed_package(
     assert type(caller.client.transport_for("svc/add")).__name__ == "NatsTransport"
 
 
-class RoomFull(Conflict):
+class BetrueNatsTestRefusal(Conflict):
     """An application's own error class: the caller knows it by its status."""
 
-    status = "RoomFull"
+    status = "BetrueNatsTestRefusal"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ class RoomFull(Conflict):
         BadGateway,
         ServiceUnavailable,
         GatewayTimeout,
-        RoomFull,
+        BetrueNatsTestRefusal,
     ],
 )
 async def test_every_error_class_crosses_intact(
