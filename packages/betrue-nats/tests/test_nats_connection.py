@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from betrue.config import ConfigError
-from betrue.nats import NatsConnection, NatsTransport, find_nats_server
+from betrue.nats import NatsAdapter, NatsConnection, NatsTransport, find_nats_server
 from betrue.nats.connection import backoff
 from betrue.server import Application, Group, ServiceUnavailable
 
@@ -103,3 +103,44 @@ async def test_past_max_inflight_calls_get_503_at_once(make_app: AppFactory, sha
 
 def test_a_group_of_nothing_still_serves_builtins() -> None:
     assert Group("x").commands == []
+
+
+def test_server_urls_get_a_scheme_and_bad_ones_are_config_errors() -> None:
+    from betrue.nats import NatsConfig
+
+    config = NatsConfig.load(environ={"NATS_URL": "127.0.0.1:4222, tls://n2:4222"}, env_file=())
+    assert config.url == ["nats://127.0.0.1:4222", "tls://n2:4222"]
+    with pytest.raises(ConfigError, match="NATS_URL"):
+        NatsConfig.load(environ={"NATS_URL": "http://127.0.0.1:4222"}, env_file=())
+
+
+async def test_a_nats_target_authenticates_as_the_nats_variables_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if find_nats_server() is None:
+        pytest.skip("nats-server not found (install betrue[embedded])")
+    from betrue.nats import EmbeddedNats
+
+    server = EmbeddedNats(tmp_path / "auth", args=("--auth", "s3cret-token"))
+    await server.start()
+    try:
+        environ = {"NATS_URL": server.url, "NATS_TOKEN": "s3cret-token", "NATS_PREFIX": "auth", "LOG_LEVEL": "WARNING"}
+        app = Application("svc", groups=[Group("svc")], http=False, environ=environ, env_file=None)
+        app.add_service(NatsConnection)
+        app.add_service(NatsAdapter)
+        await app.start()
+        try:
+            monkeypatch.delenv("NATS_TOKEN", raising=False)
+            anonymous = NatsTransport(f"{server.url}/svc?prefix=auth")
+            with pytest.raises(ServiceUnavailable, match=r"connect|Authorization"):
+                await anonymous.call("svc/x", {}, {}, time.time() + 3)
+            await anonymous.close()
+            monkeypatch.setenv("NATS_TOKEN", "s3cret-token")
+            authenticated = NatsTransport(f"{server.url}/svc?prefix=auth")
+            answer = await authenticated.call("_app/health", {}, {}, time.time() + 5)
+            await authenticated.close()
+        finally:
+            await app.stop()
+    finally:
+        await server.stop()
+    assert answer["code"] == 200

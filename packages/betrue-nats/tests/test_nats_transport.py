@@ -17,11 +17,14 @@ from betrue.server import (
     Forbidden,
     GatewayTimeout,
     Group,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationError,
 )
 
@@ -61,8 +64,30 @@ async def test_routes_with_a_nats_target_need_nothing_but_the_installed_package(
     assert type(caller.client.transport_for("svc/add")).__name__ == "NatsTransport"
 
 
+class BetrueNatsTestRefusal(Conflict):
+    """An application's own error class: the caller knows it by its status."""
+
+    status = "BetrueNatsTestRefusal"
+
+
 @pytest.mark.parametrize(
-    "error", [ValidationError, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests, ServiceUnavailable]
+    "error",
+    [
+        ValidationError,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        RequestTimeout,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        BadGateway,
+        ServiceUnavailable,
+        GatewayTimeout,
+        BetrueNatsTestRefusal,
+    ],
 )
 async def test_every_error_class_crosses_intact(
     make_app: AppFactory, shared_nats: str, prefix: str, error: type[BetrueError]
@@ -228,3 +253,37 @@ async def test_calls_are_counted_and_timed_per_subject(shared_nats: str, prefix:
     assert points[("betrue.nats.calls", subject)] >= 1
     assert points[("betrue.nats.duration", subject)] == 4
     assert points[("betrue.nats.refused", "deadline")] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "headers", "code", "reason"),
+    [
+        (b"[1, 2]", None, 400, "not_an_object"),
+        (b"", None, 400, None),  # no params: {} fails svc/add's schema
+        (b'{"a": 1, "b": NaN}', None, 400, "non_finite_number"),
+        (b'{"a": 1, "b": 2}', {"x-timeout-ms": "soon", "x-deadline-ms": "later"}, 200, None),  # unreadable: ignored
+        (b"\xff\xfe", None, 400, "unsupported_encoding"),
+    ],
+)
+async def test_bad_input_on_the_wire_gets_a_clear_answer(
+    make_app: AppFactory,
+    shared_nats: str,
+    prefix: str,
+    payload: bytes,
+    headers: dict[str, str] | None,
+    code: int,
+    reason: str | None,
+) -> None:
+    import nats
+    import orjson
+
+    await make_app("svc")
+    client = await nats.connect(shared_nats)
+    try:
+        reply = await client.request(f"{prefix}.cmd.svc.svc.add", payload, timeout=5, headers=headers)
+    finally:
+        await client.close()
+    envelope = orjson.loads(reply.data)
+    assert envelope["code"] == code, envelope
+    if reason is not None:
+        assert envelope["error"]["details"]["reason"] == reason

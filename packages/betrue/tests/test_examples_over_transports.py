@@ -1,51 +1,108 @@
-"""Every command of the hello and gateway examples answers the same over local, HTTP and NATS transports."""
+"""Every command of the examples answers the same over local, HTTP and NATS transports (errors included)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from betrue.nats import NatsAdapter, NatsConnection
 from betrue.server import Application
+from examples.chat.app import create_app as create_chat
 from examples.gateway.chat import Rooms, chat
 from examples.gateway.game import game
 from examples.hello.app import Greeter, hello
 
 NATS_URL = os.environ.get("BETRUE_TEST_NATS_URL", "nats://127.0.0.1:4222")
+QUIET = {"LOG_LEVEL": "WARNING"}
 
-CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("hello/greet", {"name": "Ann"}),
-    ("hello/greet", {}),
-    ("hello/count", {"name": "Ann"}),
-    ("hello/count", {"name": "Zed"}),  # NotFound with details
-    ("hello/greet", {"name": ""}),  # ValidationError
-    ("game/load", {"player": "ann"}),  # calls chat/* through the client
-    ("game/load", {"player": ""}),
-    ("chat/post", {"room": "r1", "text": "hi"}),
-    ("chat/history", {"room": "r1"}),
-    ("chat/history", {}),
-    ("nope/missing", {}),  # unknown command
+Step = tuple[str, dict[str, Any], bool]
+"""(code, params, send the session token)."""
+
+EXAMPLES: list[Step] = [
+    ("hello/greet", {"name": "Ann"}, False),
+    ("hello/greet", {}, False),
+    ("hello/count", {"name": "Ann"}, False),
+    ("hello/count", {"name": "Zed"}, False),  # NotFound with details
+    ("hello/greet", {"name": ""}, False),  # ValidationError
+    ("game/load", {"player": "ann"}, False),  # calls chat/* through the client
+    ("game/load", {"player": ""}, False),
+    ("chat/post", {"room": "r1", "text": "hi"}, False),
+    ("chat/history", {"room": "r1"}, False),
+    ("chat/history", {}, False),
+    ("nope/missing", {}, False),  # unknown command
 ]
 
+CHAT: list[Step] = [
+    ("user/register", {"name": "ann", "password": "correct horse"}, False),
+    ("user/register", {"name": "ann", "password": "correct horse"}, False),  # Conflict
+    ("user/login", {"name": "ann", "password": "wrong password"}, False),  # Unauthorized
+    ("user/login", {"name": "ann", "password": "correct horse"}, False),
+    ("chat/rooms", {}, False),  # no token: Unauthorized
+    ("chat/rooms", {}, True),
+    ("chat/join", {"room": "lobby"}, True),  # rooms are joined over a WebSocket: ValidationError
+    ("chat/send", {"room": "lobby", "text": "hi"}, True),  # over HTTP or NATS no join is needed
+    ("chat/send", {"text": "hi"}, True),  # ValidationError
+]
 
-def examples_app(**options: Any) -> Application:
-    app = Application("examples", groups=[hello, game, chat], env_file=None, **options)
+Build = Callable[..., Application]
+
+
+def examples_app(*, http: bool, environ: dict[str, str]) -> Application:
+    app = Application("examples", groups=[hello, game, chat], http=http, env_file=None, environ=environ)
     app.add_service(Greeter)
     app.add_service(Rooms)
     return app
 
 
-async def answers(caller: Application) -> list[dict[str, Any]]:
-    found = []
-    for code, params in CALLS:
-        envelope = dict(await caller.client.call_envelope(code, params))
+def chat_app(*, http: bool, environ: dict[str, str]) -> Application:
+    return create_chat({**environ, "JWT_SECRET": "s" * 40, "HTTP_PORT": "0"}, env_file=None)
+
+
+async def answers(caller: Application, steps: list[Step]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    token = ""
+    for code, params, authorized in steps:
+        meta = {"authorization": f"Bearer {token}"} if authorized else None
+        envelope = dict(await caller.client.call_envelope(code, params, meta=meta, idempotent=False))
         envelope.pop("traceId", None)
+        result = envelope.get("result")
+        if isinstance(result, dict) and "token" in result:
+            token = result.pop("token")  # different each time: signed with the time
+            result.pop("expiresAt")
+        if isinstance(result, dict) and "at" in result:
+            result["at"] = "<time>"  # a message's time of posting
         found.append(envelope)
     return found
+
+
+async def over(shape: str, build: Build, steps: list[Step], nats_url: str) -> list[dict[str, Any]]:
+    """Start a fresh server app, call every step through a caller routed to it, stop both."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    environ = {**QUIET, "NATS_URL": nats_url, "NATS_PREFIX": prefix}
+    server = build(http=shape == "http", environ=environ)
+    if shape == "http":
+        server.loader.forced["http"] = {"port": 0}
+    if shape == "nats":
+        server.add_service(NatsConnection)
+        server.add_service(NatsAdapter)
+    await server.start()
+    try:
+        if shape == "local":
+            return await answers(server, steps)
+        target = server.service("http").url if shape == "http" else f"{nats_url}/{server.name}?prefix={prefix}"
+        caller = Application("caller", http=False, env_file=None, environ={**QUIET, "ROUTES": f"*={target}"})
+        await caller.start()
+        try:
+            return await answers(caller, steps)
+        finally:
+            await caller.stop()
+    finally:
+        await server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -58,44 +115,18 @@ def nats_url() -> str:
     return NATS_URL
 
 
-async def test_the_examples_answer_the_same_over_local_http_and_nats(nats_url: str) -> None:
-    quiet = {"LOG_LEVEL": "WARNING"}
-    local = examples_app(http=False, environ=quiet)
-    await local.start()
-    try:
-        over_local = await answers(local)
-    finally:
-        await local.stop()
+ShapeRun = Callable[[str, Build, list[Step], str], Awaitable[list[dict[str, Any]]]]
 
-    server = examples_app(environ=quiet)
-    server.loader.forced["http"] = {"port": 0}
-    await server.start()
-    caller = Application(
-        "caller", http=False, env_file=None, environ={**quiet, "ROUTES": "*=" + server.service("http").url}
-    )
-    await caller.start()
-    try:
-        over_http = await answers(caller)
-    finally:
-        await caller.stop()
-        await server.stop()
 
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    nats_env = {**quiet, "NATS_URL": nats_url, "NATS_PREFIX": prefix}
-    server = examples_app(http=False, environ=nats_env)
-    server.add_service(NatsConnection)
-    server.add_service(NatsAdapter)
-    await server.start()
-    caller = Application(
-        "caller", http=False, env_file=None, environ={**quiet, "ROUTES": f"*={nats_url}/examples?prefix={prefix}"}
-    )
-    await caller.start()
-    try:
-        over_nats = await answers(caller)
-    finally:
-        await caller.stop()
-        await server.stop()
+async def test_the_hello_and_gateway_examples_answer_the_same_over_local_http_and_nats(nats_url: str) -> None:
+    local = await over("local", examples_app, EXAMPLES, nats_url)
+    assert [envelope["code"] for envelope in local] == [200, 200, 200, 404, 400, 200, 400, 200, 200, 400, 404]
+    assert await over("http", examples_app, EXAMPLES, nats_url) == local
+    assert await over("nats", examples_app, EXAMPLES, nats_url) == local
 
-    assert [envelope["code"] for envelope in over_local] == [200, 200, 200, 404, 400, 200, 400, 200, 200, 400, 404]
-    assert over_http == over_local
-    assert over_nats == over_local
+
+async def test_the_chat_example_answers_the_same_over_local_http_and_nats(nats_url: str) -> None:
+    local = await over("local", chat_app, CHAT, nats_url)
+    assert [envelope["code"] for envelope in local] == [200, 409, 401, 200, 401, 200, 400, 200, 400]
+    assert await over("http", chat_app, CHAT, nats_url) == local
+    assert await over("nats", chat_app, CHAT, nats_url) == local

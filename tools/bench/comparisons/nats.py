@@ -61,7 +61,7 @@ NATS_CALL = Comparison(
     measure=_calls(sequential=False),
     connections=50,
     goal=0.8,
-    window_setup=1.5,
+    window_setup=4.0,
     description="A validated command over NATS, 50 calls in flight: transport + adapter against raw request/reply.",
 )
 
@@ -73,7 +73,7 @@ NATS_CALL_LATENCY = Comparison(
     connections=1,
     goal=0.8,  # p50 within 1.25x of raw
     lower_is_better=True,
-    window_setup=1.5,
+    window_setup=4.0,
     description="The same call one at a time: p50 latency (ratio = raw/betrue; 0.8 means 1.25x).",
 )
 

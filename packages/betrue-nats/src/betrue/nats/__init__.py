@@ -14,6 +14,7 @@ Example:
 from betrue.nats.adapter import NatsAdapter, NatsAdapterConfig
 from betrue.nats.config import NatsConfig
 from betrue.nats.connection import NatsConnection
+from betrue.nats.discovery import NatsUpstreams
 from betrue.nats.embedded import EmbeddedNats, find_nats_server
 from betrue.nats.events import NatsEventBus, NatsEventsConfig
 from betrue.nats.jobs import JetStreamJobQueue, JetStreamJobsConfig
@@ -32,6 +33,7 @@ __all__ = [
     "NatsEventBus",
     "NatsEventsConfig",
     "NatsTransport",
+    "NatsUpstreams",
     "SubjectStats",
     "SubjectTable",
     "command_subject",

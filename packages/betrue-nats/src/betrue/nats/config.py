@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from betrue.config import Config, env
 
 __all__ = ["NatsConfig"]
+
+_SCHEMES = ("nats://", "tls://", "ws://", "wss://")
 
 
 class NatsConfig(Config):
@@ -56,3 +58,12 @@ class NatsConfig(Config):
     embedded: bool = env(
         "NATS_EMBEDDED", True, description="Start an embedded nats-server when NATS_URL is empty (else: an error)"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        urls = [url.strip() for url in value if url.strip()]
+        for url in urls:
+            if "://" in url and not url.startswith(_SCHEMES):
+                raise ValueError(f"{url!r}: a NATS server URL starts with nats://, tls://, ws:// or wss://")
+        return [url if "://" in url else f"nats://{url}" for url in urls]

@@ -21,6 +21,7 @@ from nats.aio.subscription import Subscription
 from betrue.nats.config import NatsConfig
 from betrue.nats.connection import NatsConnection
 from betrue.nats.subjects import discovery_subject
+from betrue.nats.transport import NatsTransport
 from betrue.server import encode_json
 from betrue.server.ext import Gateway, Upstream
 
@@ -140,7 +141,9 @@ class NatsUpstreams:
         self.instances.setdefault(app, set()).add(instance)
         upstream = self.upstreams.get(app)
         if upstream is None:
-            upstream = self.upstreams[app] = self.gateway.declare("*", None, self.target(app, prefix), from_config=True)
+            # The upstream's calls share this source's connection: one connection for every app followed.
+            transport = NatsTransport(self.target(app, prefix), connection=self.connection)
+            upstream = self.upstreams[app] = self.gateway.declare("*", None, transport, from_config=True)
             logger.info("NATS discovery: app {} appeared", app)
         task = asyncio.create_task(self.gateway.discover(upstream))
         self._tasks.add(task)

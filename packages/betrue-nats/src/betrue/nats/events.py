@@ -85,11 +85,11 @@ class NatsEventBus(EventBus):
 
     async def publish(self, event: Event) -> None:
         """Send the event to every instance (this one included, through NATS); dropped and counted when down."""
-        client = self.nats.client
-        if not client.is_connected:
+        if not self.nats.connected:  # reconnecting, or not started / stopped
             self.dropped += 1
             logger.warning("NATS is down: event {} dropped (events are at most once)", event.name)
             return
+        client = self.nats.client
         subject = event_subject(self.nats.prefix, event.name)
         with self.tracer.start_as_current_span(f"{event.name} publish", kind=SpanKind.PRODUCER) as span:
             headers: dict[str, str] = {}
@@ -104,7 +104,12 @@ class NatsEventBus(EventBus):
         body = encode_json(event.to_dict())
         try:
             await client.publish(subject, body, headers=headers or None)
-        except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError, nats.errors.MaxPayloadError):
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionDrainingError,
+            nats.errors.OutboundBufferLimitError,
+            nats.errors.MaxPayloadError,
+        ):
             self.dropped += 1
             logger.opt(exception=True).warning("event {} dropped", event.name)
             return

@@ -14,6 +14,8 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import Meter, NoOpCounter
 
+from betrue.nats.stats import OTHER
+
 __all__ = ["NatsMetrics"]
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -52,11 +54,11 @@ class NatsMetrics:
     def call(self, subject: str, code: int, seconds: float) -> None:
         labels = self._labels.get((subject, code))
         if labels is None:
-            labels = {"subject": subject, "code": code}
-            if len(self._labels) < _MAX_SUBJECTS:
-                self._labels[(subject, code)] = labels
+            if len(self._labels) >= _MAX_SUBJECTS:  # unknown codes from callers must not grow the label sets
+                subject = OTHER
+            labels = self._labels.setdefault((subject, code), {"subject": subject, "code": code})
         self.calls.add(1, labels)
-        self.duration.record(seconds, {"subject": subject})
+        self.duration.record(seconds, {"subject": labels["subject"]})
 
     def refuse(self, reason: str) -> None:
         self.refused.add(1, {"reason": reason})

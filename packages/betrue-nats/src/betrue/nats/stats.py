@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["SubjectStats", "SubjectTable"]
+__all__ = ["MAX_SUBJECTS", "OTHER", "SubjectStats", "SubjectTable"]
+
+MAX_SUBJECTS = 1024
+"""Subjects counted one by one; calls on further subjects are counted together under ``OTHER``."""
+OTHER = "(other)"
 
 
 @dataclass(slots=True)
@@ -53,5 +57,9 @@ class SubjectTable:
     def add(self, subject: str, seconds: float, code: int) -> None:
         stats = self.subjects.get(subject)
         if stats is None:
-            stats = self.subjects[subject] = SubjectStats()
+            if len(self.subjects) >= MAX_SUBJECTS:  # subjects come from callers (unknown codes too): bounded
+                subject = OTHER
+                stats = self.subjects.get(subject)
+            if stats is None:
+                stats = self.subjects[subject] = SubjectStats()
         stats.add(seconds, code)

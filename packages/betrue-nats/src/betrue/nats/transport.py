@@ -81,10 +81,13 @@ class NatsTransport(Transport):
     enforces_deadline = True
 
     def __init__(self, target: str, *, connection: NatsConnection | None = None) -> None:
+        """``connection``: a started connection to share (not closed by ``close()``); None: one of its own."""
         self.target = target.rstrip("/")
         self.parsed = parse_target(self.target)
         self._connection = connection
         self._owned = connection is None
+        if connection is not None:  # shared (a gateway's discovery): still fail our calls in flight at once
+            connection.on_disconnect.append(self._fail_in_flight)
         self._lock = asyncio.Lock()
         self._subjects: dict[str, str] = {}
 
@@ -141,7 +144,11 @@ class NatsTransport(Transport):
             raise GatewayTimeout(f"{code} did not answer in time", details=self._why("timeout", code)) from None
         except nats.errors.ConnectionReconnectingError:
             raise BadGateway(f"NATS connection lost during {code}", details=self._why("broken", code)) from None
-        except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError) as error:
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionDrainingError,
+            nats.errors.OutboundBufferLimitError,
+        ) as error:
             message = f"NATS cannot send {code}: {type(error).__name__}"
             raise ServiceUnavailable(message, details=self._why("disconnected", code)) from None
         except nats.errors.MaxPayloadError:
@@ -153,8 +160,9 @@ class NatsTransport(Transport):
     async def _connect(self, code: str) -> NatsConnection:
         async with self._lock:
             if self._connection is None:
-                config = NatsConfig.from_dict(
-                    {"url": self.parsed.servers, "prefix": self.parsed.prefix, "start_timeout": _CONNECT_TIMEOUT}
+                # Credentials, token and TLS as the process's NATS_* variables say; servers from the target.
+                config = NatsConfig.load(env_file=()).model_copy(
+                    update={"url": self.parsed.servers, "prefix": self.parsed.prefix, "start_timeout": _CONNECT_TIMEOUT}
                 )
                 connection = NatsConnection(config)
                 try:
