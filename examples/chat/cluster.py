@@ -32,6 +32,7 @@ from betrue.nats import NatsAdapter, NatsConnection, NatsEventBus
 from betrue.postgres import Database, PostgresJobQueue
 from betrue.server import Application, Context, JwtAuthenticator, Response, Service, declare_event, use_auth
 from betrue.server.auth import client_address
+from betrue.server.commands import Command
 from betrue.server.types import CallNext
 from betrue.static import DocsService, StaticService
 from betrue.ws import CLIENT_DIR, WsAdapter
@@ -191,6 +192,27 @@ def limit_logins(application: Application) -> None:
     application.use(limit)
 
 
+def serve_on_declared_transports(application: Application) -> None:
+    """The forwarded commands keep the transports the chat declared for its callers (``transports=``):
+    ``chat/join`` and ``chat/leave`` are served over the gateway's WebSocket only, a 404 over HTTP as in the
+    monolith (and left out of its OpenAPI). ``nats`` is how the gateway reaches the chat, not a caller's way in.
+    """
+    declared = {
+        command.code: tuple(way for way in command.transports if way != "nats")
+        for command in [*chat.commands, *user.commands]
+        if command.transports is not None
+    }
+    router = application.router
+    add_command = router.add_command
+
+    def add_declared(command: Any) -> Any:
+        if isinstance(command, Command) and command.transports is None and command.code in declared:
+            command.transports = declared[command.code]
+        return add_command(command)
+
+    router.add_command = add_declared  # type: ignore[method-assign]
+
+
 def declare_chat_events(application: Application) -> None:
     """The chat's events, declared by the gateway too: its AsyncAPI document lists what its WebSocket pushes."""
     for declaration in chat.declarations.values():
@@ -227,6 +249,7 @@ def create_gateway(environ: Mapping[str, str] | None = None, env_file: str | Non
     target = nats_target(settings)
     application.proxy("chat", transport=target)
     application.proxy("user", transport=target)
+    serve_on_declared_transports(application)
     keep_connections(application)
     limit_logins(application)
     declare_chat_events(application)
