@@ -78,8 +78,15 @@ class Instances:
 
 @pytest.fixture
 async def cluster(chat_database: str) -> AsyncIterator[tuple[Instances, list[int], list[Application]]]:
+    # 20 users register from 127.0.0.1: the per-address limits (tested in test_chat_hardening.py) are lifted
     environ = environment(
-        chat_database, NATS_URL, CLIENT_TIMEOUT="3", CLIENT_BREAKER_FAILURES="100000", CHAT_LOGIN_BURST="1000"
+        chat_database,
+        NATS_URL,
+        CLIENT_TIMEOUT="3",
+        CLIENT_BREAKER_FAILURES="100000",
+        CHAT_LOGIN_BURST="1000",
+        CHAT_ADDRESS_BURST="1000",
+        CHAT_SIGNUPS_PER_HOUR="1000",
     )
     instances = Instances(environ)
     ports = free_ports(2)
