@@ -178,13 +178,24 @@ def test_every_table_is_whole(page: Path) -> None:
         assert not repeated, f"{page.name}: {repeated} listed twice in one table"
 
 
+def cluster_variables() -> str:
+    """The settings tables of the cluster's processes (examples/chat/cluster.py), as `betrue config docs` writes."""
+    from examples.chat.cluster import create_gateway, create_service
+
+    apps = [create_gateway(environ={}, env_file=None), create_service(environ={}, env_file=None)]
+    return "\n".join(app.loader.docs(app.container.specs.values()) for app in apps)
+
+
 def test_the_chat_pages_variables_are_the_chat_apps() -> None:
+    """Every variable of chat.md's table is a setting of the chat: the monolith's (env.md) or a cluster process's."""
     page = ROOT / "docs" / "chat.md"
-    documented = (ROOT / "docs" / "env.md").read_text()
+    monolith, cluster = (ROOT / "docs" / "env.md").read_text(), cluster_variables()
     config = next(table for table in tables(page) if cells(table[0])[0] == "variable")
-    names = [name for row in config[2:] for name in re.findall(r"`([A-Z0-9_]+)`", cells(row)[0])]
-    assert names
-    assert [name for name in names if f"`{name}`" not in documented] == []
+    rows = [(name, cells(row)[2]) for row in config[2:] for name in re.findall(r"`([A-Z0-9_]+)`", cells(row)[0])]
+    assert rows
+    assert [name for name, _ in rows if f"`{name}`" not in monolith and f"`{name}`" not in cluster] == []
+    # a row that says "cluster:" is read by the cluster's processes
+    assert [name for name, said in rows if said.startswith("cluster:") and f"`{name}`" not in cluster] == []
 
 
 def test_the_env_file_default_is_stated_once_and_the_same_where_the_code_has_it() -> None:
