@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         from betrue.config import ConfigError
         from betrue.server.di import DependencyError
-        from betrue.server.ext import StartError
+        from betrue.server.errors import StartError
         from betrue.server.validation import SchemaError
 
         if isinstance(error, ConfigError | DependencyError | SchemaError | StartError):

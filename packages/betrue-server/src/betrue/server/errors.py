@@ -16,6 +16,7 @@ __all__ = [
     "PayloadTooLarge",
     "RequestTimeout",
     "ServiceUnavailable",
+    "StartError",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -206,3 +207,16 @@ def error_from_envelope(envelope: dict[str, Any]) -> BetrueError:
     namespace = {"code": code if isinstance(code, int) else 500, "status": status}
     unknown: type[BetrueError] = type(status, (BetrueError,), namespace, register=False)
     return unknown(message, details=details)
+
+
+class StartError(Exception):
+    """A service cannot start, for a reason its message fully states (a template error, a bad file).
+
+    ``betrue run`` prints it on one line, without a traceback, and exits with code 1.
+
+    Example:
+        >>> raise StartError("template index.tmpl.html line 3: config('TITEL'): no such config value")
+        Traceback (most recent call last):
+        ...
+        betrue.server.errors.StartError: template index.tmpl.html line 3: config('TITEL'): no such config value
+    """

@@ -39,9 +39,6 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
-
 from betrue.server._pipeline import PIPELINE, PLUGGABLE
 from betrue.server.adapters._exhaustion import RateLimitedLog
 from betrue.server.adapters.base import Adapter
@@ -51,11 +48,12 @@ from betrue.server.client._client import TransportFactory
 from betrue.server.client.transports.base import Transport
 from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
 from betrue.server.docs._asyncapi import ExtendsAsyncApi
-from betrue.server.errors import error_for_code
+from betrue.server.errors import StartError, error_for_code
 from betrue.server.events import Event, EventBus, EventCallback, Subscription, matches, name_matches
 from betrue.server.gateway._gateway import Gateway
 from betrue.server.gateway._upstreams import UPSTREAM_SOURCE_ENTRY_POINTS, Upstream, UpstreamSource
 from betrue.server.jobqueue import Job, JobQueue, JobsConfig, JobState
+from betrue.server.readiness import Readiness, ReportsReadiness
 from betrue.server.response import error_envelope, success_envelope
 from betrue.server.router import Router, StageFactory
 from betrue.server.types import Caller, CallPath, Connection, Envelope
@@ -106,31 +104,3 @@ __all__ = [
 
 TRANSPORT_ENTRY_POINTS = "betrue.transports"
 """Entry-point group: name = URL scheme, value = a callable ``(target: str) -> Transport``."""
-
-
-class StartError(Exception):
-    """A service cannot start, for a reason its message fully states (a template error, a bad file).
-
-    ``betrue run`` prints it on one line, without a traceback, and exits with code 1.
-
-    Example:
-        >>> raise StartError("template index.tmpl.html line 3: config('TITEL'): no such config value")
-        Traceback (most recent call last):
-        ...
-        betrue.server.ext.StartError: template index.tmpl.html line 3: config('TITEL'): no such config value
-    """
-
-
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    """A service's answer to "can you take work now?" (``/_app/ready`` asks every service that reports one)."""
-
-    ready: bool
-    detail: str = ""
-
-
-@runtime_checkable
-class ReportsReadiness(Protocol):
-    """A service that can say whether it is ready (a database pool, a NATS connection)."""
-
-    def readiness(self) -> Readiness: ...

@@ -15,7 +15,7 @@ from loguru import logger
 from betrue.server.adapters._http_server import envelope_response
 from betrue.server.context import trace_id_from
 from betrue.server.errors import ServiceUnavailable
-from betrue.server.ext import Readiness, ReportsReadiness
+from betrue.server.readiness import Readiness, ReportsReadiness
 from betrue.server.wire import encode_json
 
 if TYPE_CHECKING:
