@@ -261,7 +261,10 @@ async def test_calls_are_counted_and_timed_per_subject(shared_nats: str, prefix:
         (b"[1, 2]", None, 400, "not_an_object"),
         (b"", None, 400, None),  # no params: {} fails svc/add's schema
         (b'{"a": 1, "b": NaN}', None, 400, "non_finite_number"),
-        (b'{"a": 1, "b": 2}', {"x-timeout-ms": "soon", "x-deadline-ms": "later"}, 200, None),  # unreadable: ignored
+        # an unreadable timeout is refused, as over HTTP and WebSocket; an unreadable absolute deadline is ignored
+        (b'{"a": 1, "b": 2}', {"x-timeout-ms": "soon", "x-deadline-ms": "later"}, 400, "bad_timeout"),
+        (b'{"a": 1, "b": 2}', {"x-timeout-ms": "0"}, 400, "bad_timeout"),
+        (b'{"a": 1, "b": 2}', {"x-deadline-ms": "later"}, 200, None),
         (b"\xff\xfe", None, 400, "unsupported_encoding"),
     ],
 )

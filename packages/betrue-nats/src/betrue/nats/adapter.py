@@ -133,14 +133,21 @@ class NatsAdapter(Adapter):
         started = time.perf_counter()
         meta = meta_from_headers(msg.headers)
         trace_id = meta.get("x-trace-id")
-        deadline = deadline_of(meta)
+        refused: dict[str, Any] | None = None
+        try:
+            deadline = deadline_of(meta)
+        except BetrueError as unreadable:  # x-timeout-ms of 0, negative or not a number: 400, never run
+            deadline, refused = None, error_envelope(unreadable, trace_id)
         code = self._codes.get(msg.subject)
         if code is None:
             code = code_from_subject(self.nats.prefix, self.app_name, msg.subject)
             if len(self._codes) < 4096:  # subjects come from callers: bounded
                 self._codes[msg.subject] = code
         envelope: dict[str, Any]
-        if deadline is not None and deadline <= time.time():
+        if refused is not None:
+            self.metrics.refuse("bad_timeout")
+            envelope = refused
+        elif deadline is not None and deadline <= time.time():
             self.stats.expired += 1
             self.metrics.refuse("deadline")
             envelope = error_envelope(
