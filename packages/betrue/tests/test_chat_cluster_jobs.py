@@ -68,9 +68,7 @@ async def _measured(database: str) -> dict[str, tuple[int, int]]:
 async def test_uploads_are_measured_by_the_worker_and_a_killed_worker_loses_no_job(chat_database: str) -> None:
     # the users register from 127.0.0.1: the per-address limits (tested in test_chat_hardening.py) are lifted
     generous = {"CHAT_LOGIN_BURST": "1000", "CHAT_ADDRESS_BURST": "1000", "CHAT_SIGNUPS_PER_HOUR": "1000"}
-    environ = environment(
-        chat_database, NATS_URL, JOBS_LEASE="2", CHAT_MEASURE_DELAY="1", JOBS_POLL="0.2", **generous
-    )
+    environ = environment(chat_database, NATS_URL, JOBS_LEASE="2", CHAT_MEASURE_DELAY="1", JOBS_POLL="0.2", **generous)
     environ["JOBS_WORKERS"] = "1"  # the worker's: one job at a time (gateways and chat instances run none)
     async with running("cluster", environ, services=1) as shape:
         worker = await _worker(environ)
