@@ -18,7 +18,7 @@ from betrue.ws import CLIENT_DIR, WsAdapter
 from examples.chat.accounts import Accounts
 from examples.chat.attachments import Attachments
 from examples.chat.commands import chat, user
-from examples.chat.page import ChatPage
+from examples.chat.page import ChatPage, page_policy
 from examples.chat.postgres import MIGRATIONS, PostgresAccounts, PostgresAttachments, PostgresChatStore
 from examples.chat.presence import Presence
 from examples.chat.quotas import Quotas
@@ -56,6 +56,8 @@ def create_app(
     """
     settings = dict(os.environ if environ is None else environ)
     settings.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if (policy := page_policy(settings)) is not None:  # the page may connect to the other CHAT_SERVERS
+        settings["HTTP_CSP"] = policy
     application = Application("chat", groups=[user, chat], environ=settings, env_file=env_file)
     use_auth(application, JwtAuthenticator)  # every command but user/login and user/register needs a token
     if store == "postgres":

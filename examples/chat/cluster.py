@@ -39,7 +39,7 @@ from betrue.ws import CLIENT_DIR, WsAdapter
 from examples.chat.accounts import Accounts
 from examples.chat.app import STATIC_ROOT, Banner
 from examples.chat.commands import CONNECTION_HEADER, GATEWAY_HEADER, chat, user
-from examples.chat.page import ChatPage
+from examples.chat.page import ChatPage, page_policy
 from examples.chat.postgres import MIGRATIONS, PostgresAccounts, PostgresAttachments, PostgresChatStore
 from examples.chat.presence import PostgresPresence
 from examples.chat.quotas import Quotas
@@ -56,6 +56,8 @@ def _settings(environ: Mapping[str, str] | None, *, runs_jobs: bool = False) -> 
     if settings.get("DATABASE_URL"):  # one job queue, "chat", in the chat's database: only the worker runs it
         settings.setdefault("JOBS_DATABASE_URL", settings["DATABASE_URL"])
     settings.setdefault("JOBS_QUEUE", "chat")
+    if (policy := page_policy(settings)) is not None:  # the page may connect to the other gateway
+        settings["HTTP_CSP"] = policy
     if not runs_jobs:
         settings["JOBS_WORKERS"] = "0"
     return settings

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from betrue.config import Config, env
 from betrue.server import Service
+from betrue.server.adapters._http_guard import DEFAULT_CSP
 from examples.chat.attachments import MAX_IMAGE
 
-__all__ = ["ChatPage", "ChatPageConfig"]
+__all__ = ["ChatPage", "ChatPageConfig", "page_policy"]
 
 
 class ChatPageConfig(Config):
@@ -38,3 +42,33 @@ class ChatPage(Service):
 
     def __init__(self, config: ChatPageConfig | None = None, **deps: Any) -> None:
         super().__init__(config or ChatPageConfig.from_dict({}), **deps)
+
+
+def page_policy(settings: Mapping[str, str]) -> str | None:
+    """The page's Content-Security-Policy when ``CHAT_SERVERS`` lists other servers: the default one, with
+    their origins allowed in ``connect-src`` (else the browser refuses to connect to the next server).
+    ``None`` when there is nothing to add or ``HTTP_CSP`` is set.
+
+    Example:
+        >>> "connect-src 'self' ws://127.0.0.1:8001;" in page_policy({"CHAT_SERVERS": "/ws,ws://127.0.0.1:8001/ws"})
+        True
+        >>> page_policy({"CHAT_SERVERS": "/ws"}) is None
+        True
+    """
+    text = settings.get("CHAT_SERVERS", "").strip()
+    if "HTTP_CSP" in settings or not text:
+        return None
+    try:
+        servers = json.loads(text) if text.startswith("[") else text.split(",")
+    except ValueError:
+        return None
+    origins: list[str] = []
+    for server in servers:
+        parts = urlsplit(str(server).strip())
+        if parts.scheme in ("ws", "wss", "http", "https") and parts.netloc:
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in origins:
+                origins.append(origin)
+    if not origins:
+        return None
+    return DEFAULT_CSP.replace("connect-src 'self'", "connect-src 'self' " + " ".join(origins))

@@ -323,7 +323,7 @@ async def test_older_history_loads_on_demand_without_moving_what_is_read(browser
     from playwright.async_api import expect
 
     expect.set_options(timeout=10_000)
-    app = await start_chat()
+    app = await start_chat(CHAT_MESSAGES_PER_MINUTE="1000")  # 70 messages at once: past the default quota
     async with WsClient(app.service("http").url + "/ws") as bob:
         await bob.call("user/register", {"name": "bob", "password": "bob's long password"})
         await bob.call("chat/join", {"room": "general"})
