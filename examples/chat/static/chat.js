@@ -46,7 +46,7 @@ const outbox = new Outbox({
 const login = new LoginDialog({
   call: (command, params) => ws.call(command, params),
   loggedIn: () => Boolean(state.token),
-  onSession: enter,
+  onSession: entered,
 });
 window.chat = { ws, state, messages, outbox }; // handy in the console (and for tests)
 messages.reset();
@@ -67,7 +67,7 @@ ws.onOpen(async () => {
     }
     return; // the connection dropped again: the next one tries again
   }
-  await enter({ user: state.user, token: state.token });
+  await entered({ user: state.user, token: state.token });
 });
 
 ws.on("auth.expired", () => {
@@ -107,6 +107,16 @@ async function enter({ user, token }) {
   $("app").hidden = false;
   outbox.retain((item) => item.user === user); // never sent in someone else's name
   await switchRoom(state.room);
+}
+
+/** enter(), its failures said on the page, except a 503: the connection was lost or the server is
+ * shutting down meanwhile; the next connection logs in and rejoins (and sends the outbox) again. */
+async function entered(session) {
+  try {
+    await enter(session);
+  } catch (error) {
+    if (error.code !== 503) showError(error);
+  }
 }
 
 function forget({ keepOutbox = false } = {}) {
