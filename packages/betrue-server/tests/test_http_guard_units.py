@@ -247,14 +247,26 @@ def test_only_resource_errnos_are_exhaustion(error: BaseException | None, expect
     assert is_exhaustion(error) is expected
 
 
-async def test_the_loop_handler_folds_exhaustion_and_logs_other_errors(records: list[dict[str, Any]]) -> None:
+async def test_the_loop_handler_folds_exhaustion_and_logs_other_errors(
+    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from betrue.server.adapters import _exhaustion
+
+    clock = Ticks()  # a limiter of this test's own: the module's one is shared with other tests
+    monkeypatch.setattr(_exhaustion, "_exhaustion_log", RateLimitedLog(interval=10.0, clock=clock))
     loop = asyncio.get_running_loop()
-    _handle(loop, {"message": "accept failed", "exception": OSError(errno.EMFILE, "Too many open files")})
-    _handle(loop, {"message": "accept failed", "exception": OSError(errno.EMFILE, "Too many open files")})
+    emfile = {"message": "accept failed", "exception": OSError(errno.EMFILE, "Too many open files")}
+    for _ in range(3):
+        _handle(loop, emfile)
+    _handle(loop, {"message": "accept failed", "exception": OSError(errno.ENFILE, "File table overflow")})
     _handle(loop, {"message": "Task exception was never retrieved", "exception": ValueError("x")})
-    levels = [(r["level"].name, r["message"]) for r in records]
-    assert len([entry for entry in levels if entry[0] == "WARNING"]) <= 1  # rate-limited (maybe written earlier)
-    assert ("ERROR", "event loop: Task exception was never retrieved") in levels
+    clock.now = 11.0
+    _handle(loop, emfile)
+    warnings = [(r["extra"]["errno"], r["extra"]["suppressed"]) for r in records if r["level"].name == "WARNING"]
+    errors = [r["message"] for r in records if r["level"].name == "ERROR"]
+    assert warnings == [("EMFILE", 0), ("ENFILE", 0), ("EMFILE", 2)]
+    assert errors == ["event loop: Task exception was never retrieved"]
+    assert "connections are refused until some close" in records[0]["message"]
 
 
 async def test_installing_the_handler_keeps_one_already_set() -> None:
