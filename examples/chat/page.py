@@ -11,7 +11,7 @@ from pydantic import Field
 
 from betrue.config import Config, env
 from betrue.server import Service
-from betrue.server.adapters._http_guard import DEFAULT_CSP
+from betrue.server.adapters.http import DEFAULT_CSP
 from examples.chat.attachments import MAX_IMAGE
 
 __all__ = ["ChatPage", "ChatPageConfig", "page_policy"]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from betrue.server.application import Application
 
-__all__ = ["HttpAdapter", "HttpConfig"]
+__all__ = ["DEFAULT_CSP", "HttpAdapter", "HttpConfig"]
 
 
 class HttpConfig(Config):
