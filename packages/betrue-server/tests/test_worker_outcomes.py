@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -502,11 +501,6 @@ async def test_attempts_are_counted_by_command_and_outcome() -> None:
     assert counts[("work/down", "dead")] == 1
 
 
-@pytest.mark.xfail(
-    reason="JobWorker._record counts a final 4xx failure as 'retry' (it only compares attempt with "
-    "max_attempts), though the job is a dead letter at once",
-    strict=True,
-)
 async def test_a_client_error_that_buries_the_job_is_counted_dead() -> None:
     work = Work()
     reader = InMemoryMetricReader()

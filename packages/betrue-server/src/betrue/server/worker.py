@@ -136,13 +136,15 @@ class JobWorker:
         if response is None:
             error = f"GatewayTimeout: the job ran longer than its timeout of {job.timeout}s"
             final = job.attempt >= job.max_attempts
-            return await self._record(job, self.queue.fail(job, error, None if final else self._retry_at(job)), "retry")
+            outcome = "dead" if final else "retry"
+            return await self._record(job, self.queue.fail(job, error, None if final else self._retry_at(job)), outcome)
         if response.error is None:
             return await self._record(job, self.queue.complete(job, response.result), "done")
         error, final = outcome_of(response, job)
         if final:
             logger.error("job {} ({}) failed for good after {} attempts: {}", job.id, job.code, job.attempt, error)
-        return await self._record(job, self.queue.fail(job, error, None if final else self._retry_at(job)), "retry")
+        outcome = "dead" if final else "retry"  # a 4xx is final at once, whatever attempts are left
+        return await self._record(job, self.queue.fail(job, error, None if final else self._retry_at(job)), outcome)
 
     def _retry_at(self, job: Job) -> float:
         return time.time() + self.queue.backoff(job.attempt)
@@ -153,9 +155,6 @@ class JobWorker:
             self.rejected += 1
             logger.warning("job {} attempt {}: its outcome was rejected (lease lost)", job.id, job.attempt)
             return "rejected"
-        if outcome == "retry":
-            stored = job.attempt >= job.max_attempts
-            return "dead" if stored else "retry"
         return outcome
 
     async def _heartbeats(self, job: Job, handling: asyncio.Task[Response]) -> bool:

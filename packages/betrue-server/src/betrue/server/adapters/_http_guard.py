@@ -28,6 +28,9 @@ DEFAULT_CSP = (
 """The policy of HTML pages unless ``HTTP_CSP`` says otherwise: scripts and styles from the page's own
 origin (inline styles allowed, inline scripts not), no framing by other sites."""
 
+_SEEN_HOSTS = 256
+"""Host values whose verdict is remembered."""
+
 SINGLE_HEADERS = ("Authorization", "Host", "Content-Type", "Content-Encoding", "Origin", "x-timeout-ms")
 """Headers that mean one thing: sent twice, they are refused (400) rather than one silently chosen."""
 
@@ -49,12 +52,22 @@ class HostPolicy:
         self.any = "*" in entries
         self.exact = {entry for entry in entries if not entry.startswith((".", "*."))}
         self.suffixes = tuple("." + entry.lstrip("*").lstrip(".") for entry in entries if entry.startswith((".", "*.")))
+        self._seen: dict[str, bool] = {}
 
     def allows(self, host: str | None) -> bool:
         if self.any:
             return True
         if not host:
             return False
+        known = self._seen.get(host)
+        if known is not None:  # a server answers to a handful of Host values: parse each once
+            return known
+        allowed = self._allows(host)
+        if len(self._seen) < _SEEN_HOSTS:  # bounded: an attacker's random names are judged, not remembered
+            self._seen[host] = allowed
+        return allowed
+
+    def _allows(self, host: str) -> bool:
         name = _hostname(host.strip().lower())
         if name is None:
             return False
