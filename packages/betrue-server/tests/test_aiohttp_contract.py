@@ -69,3 +69,15 @@ def test_the_installed_aiohttp_is_inside_the_declared_bounds() -> None:
     requirement = next(Requirement(text) for text in dependencies if text.startswith("aiohttp"))
     assert any(spec.operator == "<" for spec in requirement.specifier), "aiohttp needs an upper bound"
     assert requirement.specifier.contains(aiohttp_version)
+
+
+async def test_a_replaced_server_handler_is_the_one_new_connections_call() -> None:
+    """The adapter puts its Host/header guard in front of ``Server.request_handler`` (no middleware)."""
+
+    async def guarded(request: web.BaseRequest) -> web.StreamResponse:
+        return web.Response(text="guarded")
+
+    server = web.Server(_ok)
+    server.request_handler = guarded
+    handler = web.RequestHandler(server, loop=asyncio.get_running_loop())
+    assert handler._request_handler is guarded

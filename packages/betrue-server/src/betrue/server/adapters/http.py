@@ -11,7 +11,7 @@ from loguru import logger
 from betrue.config import Config, env
 from betrue.server.adapters._exhaustion import install_loop_exception_handler
 from betrue.server.adapters._http_call import make_call_handler
-from betrue.server.adapters._http_guard import DEFAULT_CSP, HostPolicy, guard_middleware, secure_headers
+from betrue.server.adapters._http_guard import DEFAULT_CSP, HostPolicy, guarded, secure_headers
 from betrue.server.adapters._http_server import ListeningSite, envelope_response
 from betrue.server.adapters.base import Adapter
 from betrue.server.adapters.probes import add_probe_routes
@@ -126,8 +126,7 @@ class HttpAdapter(Adapter):
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     async def start(self) -> HttpAdapter:
-        hosts = HostPolicy(self.config.allowed_hosts)
-        self.web = web.Application(client_max_size=self.config.body_limit, middlewares=[guard_middleware(hosts)])
+        self.web = web.Application(client_max_size=self.config.body_limit)
         self.web.on_response_prepare.append(secure_headers(self.config.csp))
         return self
 
@@ -155,6 +154,10 @@ class HttpAdapter(Adapter):
         # Application.stop has given the calls SHUTDOWN_TIMEOUT already and answered the overdue ones.
         self.runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=1.0)
         await self.runner.setup()
+        server = self.runner.server
+        assert server is not None
+        # Host allow-list and single-valued headers before any route (see _http_guard.guarded)
+        server.request_handler = guarded(server.request_handler, HostPolicy(config.allowed_hosts))
         self.site = ListeningSite(
             self.runner,
             config.host,
