@@ -11,8 +11,9 @@ Example:
 
 # The names load on first use, so `betrue --help` and a plugin that needs one module do not import the
 # whole server (aiohttp, OpenTelemetry, PyJWT, …). Type checkers see the imports below.
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from betrue.server._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from betrue.server.adapters.base import Adapter
@@ -173,19 +174,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'betrue.server' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "Adapter",
     "ApiKeyAuthenticator",
@@ -277,3 +265,5 @@ __all__ = [
     "trace_id_from",
     "use_auth",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

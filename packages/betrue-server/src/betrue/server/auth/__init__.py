@@ -12,8 +12,9 @@ Example:
 """
 
 # Names load on first use: an app without authorization never imports PyJWT or cryptography.
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from betrue.server._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from betrue.server.auth._refusal import IDENTITY_HEADER
@@ -52,19 +53,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'betrue.server.auth' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "IDENTITY_HEADER",
     "ApiKeyAuthenticator",
@@ -91,3 +79,5 @@ __all__ = [
     "token_error_reason",
     "use_auth",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -7,8 +7,9 @@ Example:
 """
 
 # Names load on first use: importing the package does not import every module behind it.
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from betrue.server._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send
@@ -29,19 +30,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'betrue.server.client' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "BoundClient",
     "Call",
@@ -53,3 +41,5 @@ __all__ = [
     "Policy",
     "Send",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
