@@ -45,7 +45,7 @@ from betrue.server.adapters.base import Adapter
 from betrue.server.cli import load_app
 from betrue.server.client._calls import Call, ClientMiddleware, Send
 from betrue.server.client._client import TransportFactory
-from betrue.server.client.transports.base import Transport
+from betrue.server.client.transports.base import TRANSPORT_ENTRY_POINTS, Transport
 from betrue.server.deadlines import TIMEOUT_HEADER, deadline_from_meta, timeout_header
 from betrue.server.docs._asyncapi import ExtendsAsyncApi
 from betrue.server.errors import StartError, error_for_code
@@ -101,6 +101,3 @@ __all__ = [
     "success_envelope",
     "timeout_header",
 ]
-
-TRANSPORT_ENTRY_POINTS = "betrue.transports"
-"""Entry-point group: name = URL scheme, value = a callable ``(target: str) -> Transport``."""

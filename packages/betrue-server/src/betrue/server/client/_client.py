@@ -12,7 +12,7 @@ from betrue.server.client._calls import Call, ClientMiddleware, Envelope, Send, 
 from betrue.server.client._config import ClientConfig, parse_routes
 from betrue.server.client._idempotency import Idempotency
 from betrue.server.client._resilience import Bulkheads, Policy, Retry, Timeout
-from betrue.server.client.transports.base import Transport
+from betrue.server.client.transports.base import TRANSPORT_ENTRY_POINTS, Transport
 from betrue.server.client.transports.http import HttpTransport
 from betrue.server.client.transports.local import LocalTransport
 from betrue.server.context import new_trace_id
@@ -268,7 +268,7 @@ def _installed_transport(scheme: str) -> TransportFactory | None:
     """The transport factory an installed package registered for ``scheme`` (group ``betrue.transports``)."""
     from importlib.metadata import entry_points
 
-    for entry in entry_points(group="betrue.transports", name=scheme):
+    for entry in entry_points(group=TRANSPORT_ENTRY_POINTS, name=scheme):
         factory: TransportFactory = entry.load()
         return factory
     return None
@@ -277,7 +277,7 @@ def _installed_transport(scheme: str) -> TransportFactory | None:
 def _installed_schemes() -> list[str]:
     from importlib.metadata import entry_points
 
-    return [entry.name for entry in entry_points(group="betrue.transports")]
+    return [entry.name for entry in entry_points(group=TRANSPORT_ENTRY_POINTS)]
 
 
 class BoundClient:

@@ -6,7 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Transport"]
+__all__ = ["TRANSPORT_ENTRY_POINTS", "Transport"]
+
+TRANSPORT_ENTRY_POINTS = "betrue.transports"
+"""Entry-point group: name = URL scheme, value = a callable ``(target: str) -> Transport``."""
 
 
 class Transport(ABC):
